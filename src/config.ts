@@ -1,0 +1,92 @@
+// Configuration: `tlim.config.json` (camelCase keys), then TLIM_* environment variables (the
+// environment wins). Parsed once, every bad value reported together, then frozen (DESIGN §1).
+import { existsSync, readFileSync } from "node:fs";
+import { z } from "zod";
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z.preprocess(
+  (v) => (typeof v === "string" ? ["1", "true", "yes", "on"].includes(v.toLowerCase()) : v),
+  z.boolean(),
+);
+
+/** One option: its env variable, its schema (with default) and what it means. */
+interface Option {
+  env: string;
+  schema: z.ZodType;
+  doc: string;
+}
+
+export const OPTIONS = {
+  xmppService: { env: "TLIM_XMPP_SERVICE", schema: z.string().regex(/^xmpps?:\/\/[^/]+$/, "must look like xmpp://host:port").default("xmpp://127.0.0.1:5347"), doc: "XMPP server's component port (XEP-0114)" },
+  xmppDomain: { env: "TLIM_XMPP_DOMAIN", schema: z.string().min(1).default("tlim.localhost"), doc: "the component's domain C (users address <peer>@C and <session_id>@C)" },
+  xmppSecret: { env: "TLIM_XMPP_SECRET", schema: z.string().min(1, "is required: the component_secret configured on the XMPP server"), doc: "shared secret of the Component block on the XMPP server (required)" },
+  userDomain: { env: "TLIM_USER_DOMAIN", schema: z.string().min(1).default("localhost"), doc: "the users' XMPP domain D (a user id is the local part of <user>@D)" },
+  xmppPingIntervalS: { env: "TLIM_XMPP_PING_INTERVAL_S", schema: int(0, 3600).default(30), doc: "seconds between XEP-0199 pings to the server (0 = no watchdog)" },
+  xmppPingTimeoutS: { env: "TLIM_XMPP_PING_TIMEOUT_S", schema: int(1, 600).default(10), doc: "a ping unanswered this long means a half-open link: reconnect" },
+  xmppReconnectMinMs: { env: "TLIM_XMPP_RECONNECT_MIN_MS", schema: int(10, 600000).default(500), doc: "first reconnect delay; doubles per failure, with jitter" },
+  xmppReconnectMaxMs: { env: "TLIM_XMPP_RECONNECT_MAX_MS", schema: int(10, 3600000).default(30000), doc: "upper bound of the reconnect delay" },
+  dbUrl: { env: "TLIM_DB_URL", schema: z.string().regex(/^(sqlite:|mysql:\/\/|mariadb:\/\/)/, "must start with sqlite:, mysql:// or mariadb://").default("sqlite:./data/tlim.sqlite"), doc: "database: sqlite:<file> (or sqlite::memory:), mysql://user:pass@host:port/db, mariadb://…" },
+  httpHost: { env: "TLIM_HTTP_HOST", schema: z.string().min(1).default("127.0.0.1"), doc: "HTTP API listen address" },
+  httpPort: { env: "TLIM_HTTP_PORT", schema: int(0, 65535).default(9595), doc: "HTTP API port (0 = any free port)" },
+  apiSecret: { env: "TLIM_API_SECRET", schema: z.string().default(""), doc: "secret for /plugins/tlim/* (Authorization: Bearer <secret> or secret=<secret>)" },
+  apiAuth: { env: "TLIM_API_AUTH", schema: z.enum(["secret", "none"]).default("secret"), doc: "'none' opens the HTTP API without a secret (the original's behaviour; not recommended)" },
+  logLevel: { env: "TLIM_LOG_LEVEL", schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"), doc: "log level (pino)" },
+  maxBodyChars: { env: "TLIM_MAX_BODY_CHARS", schema: int(256, 1_000_000).default(65536), doc: "largest accepted <body> (envelope JSON), in characters" },
+  maxTextChars: { env: "TLIM_MAX_TEXT_CHARS", schema: int(1, 1_000_000).default(3000), doc: "largest `text` in a body element (spec §2.4: 3000)" },
+  writeBatchMax: { env: "TLIM_WRITE_BATCH_MAX", schema: int(1, 10000).default(500), doc: "most messages committed in one transaction (group commit)" },
+  syncPageSize: { env: "TLIM_SYNC_PAGE_SIZE", schema: int(1, 10000).default(500), doc: "inbox entries read per page when a device comes online" },
+  synchronize: { env: "TLIM_DB_SYNCHRONIZE", schema: bool.default(false), doc: "tests only: let TypeORM create the schema instead of running migrations" },
+} satisfies Record<string, Option>;
+
+type Options = typeof OPTIONS;
+export type Config = Readonly<{ [K in keyof Options]: z.output<Options[K]["schema"]> }>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Reads a config file's JSON, or {} when absent. */
+export function readConfigFile(path: string): Record<string, unknown> {
+  if (!existsSync(path)) return {};
+  const value: unknown = JSON.parse(readFileSync(path, "utf8"));
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigError([`${path}: must hold a JSON object`]);
+  }
+  return value as Record<string, unknown>;
+}
+
+/**
+ * Builds the frozen config from file values and an environment. `overrides` (camelCase) win
+ * over both; the CLI and tests use them.
+ */
+export function loadConfig(
+  opts: { file?: Record<string, unknown>; env?: NodeJS.ProcessEnv; overrides?: Partial<Record<keyof Options, unknown>> } = {},
+): Config {
+  const file = opts.file ?? {};
+  const env = opts.env ?? process.env;
+  const problems: string[] = [];
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(file)) {
+    if (!(key in OPTIONS)) problems.push(`config file: unknown option '${key}'`);
+  }
+  for (const [key, opt] of Object.entries(OPTIONS) as [keyof Options, Option][]) {
+    const fromEnv = env[opt.env];
+    const raw = opts.overrides?.[key] ?? (fromEnv !== undefined && fromEnv !== "" ? fromEnv : file[key]);
+    const parsed = opt.schema.safeParse(raw);
+    if (parsed.success) out[key] = parsed.data;
+    else problems.push(`${opt.env} (${key}): ${parsed.error.issues.map((i) => i.message).join("; ")}`);
+  }
+  if (out.apiAuth === "secret" && out.apiSecret === "") {
+    problems.push("TLIM_API_SECRET (apiSecret): is required unless TLIM_API_AUTH=none");
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(out) as Config;
+}
+
+/** Markdown table of every option, for README/docs and `tlim --help`. */
+export function describeOptions(): string[] {
+  return Object.entries(OPTIONS).map(([key, o]) => `${o.env.padEnd(28)} ${o.doc} [${key}]`);
+}

@@ -1,0 +1,83 @@
+// Group commit (DESIGN §3): accepted messages queue up; one writer takes everything that has
+// accumulated (up to `maxBatch`) and commits it in one transaction, so the database round trip
+// is paid per batch. While a batch is in flight the next one fills, which batches exactly as much
+// as the load requires without adding a fixed delay. Arrival order is commit order.
+import type { CommitOutcome, NewMessage, Store } from "../store/types.js";
+
+interface Pending {
+  message: NewMessage;
+  resolve(o: CommitOutcome): void;
+  reject(e: unknown): void;
+}
+
+export interface WriterStats {
+  batches: number;
+  messages: number;
+  failures: number;
+}
+
+export class GroupCommitWriter {
+  private queue: Pending[] = [];
+  private running = false;
+  private idleWaiters: Array<() => void> = [];
+  readonly stats: WriterStats = { batches: 0, messages: 0, failures: 0 };
+
+  constructor(
+    private readonly store: Store,
+    private readonly maxBatch: number,
+    private readonly hooks: {
+      /** Runs for each stored outcome in commit order, before any submitter hears back. */
+      committed?: (o: CommitOutcome) => void;
+      batchFailed?: (err: unknown, size: number) => void;
+    } = {},
+  ) {}
+
+  /** Resolves once the message is committed (or found to be a duplicate / refused). */
+  submit(message: NewMessage): Promise<CommitOutcome> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ message, resolve, reject });
+      if (!this.running) {
+        this.running = true;
+        // Let the current tick's other submissions join the first batch.
+        setImmediate(() => void this.drain());
+      }
+    });
+  }
+
+  /** Resolves when nothing is queued or in flight (used at shutdown). */
+  idle(): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      try {
+        const outcomes = await this.store.commitBatch(batch.map((p) => p.message));
+        this.stats.batches++;
+        this.stats.messages += batch.length;
+        this.settle(batch, outcomes);
+      } catch (err) {
+        // Nothing of the batch is stored (one transaction); every sender gets an error and may
+        // resend with the same msg_id safely.
+        this.stats.failures++;
+        this.hooks.batchFailed?.(err, batch.length);
+        for (const p of batch) p.reject(err);
+      }
+    }
+    this.running = false;
+    for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  private settle(batch: Pending[], outcomes: CommitOutcome[]): void {
+    for (const o of outcomes) {
+      try {
+        this.hooks.committed?.(o);
+      } catch {
+        // Delivery problems never un-commit a message; the sink logs its own failures.
+      }
+    }
+    batch.forEach((p, i) => p.resolve(outcomes[i]!));
+  }
+}

@@ -1,0 +1,142 @@
+// The tlim JSON envelope (spec/tlim-protocol.md §1.2). Pure: no I/O, no clock.
+import JSON5 from "json5";
+import { z } from "zod";
+import { ImError } from "./errors.js";
+
+export type BodyItem = Record<string, unknown>;
+
+export interface Envelope {
+  compress: string;
+  encode: string;
+  encrypt: string;
+  version: string;
+  msg_from: string;
+  msg_to: string;
+  msg_id: string;
+  msg_type: string;
+  msg_time: string;
+  body: BodyItem[];
+}
+
+export const MSG_TYPE_CLASSES = ["MTT", "MTS", "MTB", "MTC"] as const;
+export type MsgClass = (typeof MSG_TYPE_CLASSES)[number];
+
+/** Lenient JSON as fastjson accepted it: single quotes and unquoted keys too (spec §1.2). */
+export function parseLenientJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return JSON5.parse(text);
+  }
+}
+
+// Scalars are coerced to strings the way the original's parser did ("A JSON number is accepted
+// and coerced to a string"); objects and arrays are not scalars.
+const scalarString = (max: number) =>
+  z.preprocess(
+    (v) => (typeof v === "number" || typeof v === "boolean" ? String(v) : v),
+    z.string().max(max, `at most ${max} characters`),
+  );
+
+const flag = (max: number, dflt: string) => scalarString(max).optional().transform((v) => v ?? dflt);
+
+const envelopeSchema = z.object({
+  compress: flag(20, "0"),
+  encode: flag(20, "0"),
+  encrypt: flag(50, "0"),
+  version: flag(10, "2.1.0"),
+  msg_from: scalarString(64).optional().transform((v) => v ?? ""),
+  msg_to: scalarString(64).optional().transform((v) => v ?? ""),
+  msg_id: scalarString(64).optional().transform((v) => v ?? ""),
+  msg_type: scalarString(20).optional().transform((v) => v ?? ""),
+  msg_time: scalarString(20).optional().transform((v) => v ?? ""),
+  body: z.unknown(),
+});
+
+/** The class of a msg_type: must contain a dash and one of MTT/MTS/MTB/MTC (spec §1.3 step 3). */
+export function msgClassOf(msgType: string): MsgClass | null {
+  if (!msgType.includes("-")) return null;
+  return MSG_TYPE_CLASSES.find((c) => msgType.includes(c)) ?? null;
+}
+
+/**
+ * Normalises `body`: an array of objects, or a JSON string holding one (server-generated
+ * stanzas carry the string form, spec §1.2 and DESIGN Q2).
+ */
+export function normaliseBody(raw: unknown): BodyItem[] {
+  let value = raw;
+  if (typeof value === "string") {
+    const text = value.trim();
+    if (text === "") throw ImError.bodyInvalid("body is empty");
+    try {
+      value = parseLenientJson(text);
+    } catch {
+      throw ImError.bodyNotArray("body is a string that is not a JSON array");
+    }
+  }
+  if (value === undefined || value === null) throw ImError.bodyInvalid("body is missing");
+  if (!Array.isArray(value)) throw ImError.bodyNotArray("body must be an array of objects");
+  if (value.length === 0) throw ImError.bodyInvalid("body is an empty array");
+  for (const [i, item] of value.entries()) {
+    if (typeof item !== "object" || item === null || Array.isArray(item)) {
+      throw ImError.bodyNotArray(`body[${i}] is not an object`);
+    }
+  }
+  return value as BodyItem[];
+}
+
+/** Parses and validates the envelope carried in a `<body>`. Throws ImError. */
+export function decodeEnvelope(text: string): Envelope {
+  if (text.trim() === "") throw ImError.bodyInvalid("the message body is empty");
+  let raw: unknown;
+  try {
+    raw = parseLenientJson(text);
+  } catch (err) {
+    throw ImError.jsonInvalid(`body is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw ImError.jsonInvalid("body JSON must be an object (the tlim envelope)");
+  }
+  const parsed = envelopeSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.join(".") || "envelope";
+    throw field === "msg_type"
+      ? ImError.msgTypeInvalid(`msg_type: ${issue.message}`)
+      : ImError.bodyInvalid(`${field}: ${issue.message}`);
+  }
+  const env = parsed.data;
+  if (env.msg_type === "") throw ImError.msgTypeInvalid("msg_type is empty");
+  if (!msgClassOf(env.msg_type)) {
+    throw ImError.msgTypeInvalid(`msg_type '${env.msg_type}' is not one of the MTT/MTS/MTB/MTC classes`);
+  }
+  if (env.msg_id === "") throw ImError.bodyInvalid("msg_id is empty");
+  return { ...env, body: normaliseBody(env.body) };
+}
+
+/** Compact JSON text of a body array, as stored (spec §1.2: "re-serialised compactly"). */
+export function encodeBody(body: BodyItem[]): string {
+  return JSON.stringify(body);
+}
+
+/** The envelope as emitted on XMPP: `body` as a real array (DESIGN Q2). */
+export function encodeEnvelope(env: Envelope): string {
+  return JSON.stringify({
+    compress: env.compress,
+    encode: env.encode,
+    encrypt: env.encrypt,
+    version: env.version,
+    msg_from: env.msg_from,
+    msg_to: env.msg_to,
+    msg_id: env.msg_id,
+    msg_type: env.msg_type,
+    msg_time: env.msg_time,
+    body: env.body,
+  });
+}
+
+/** First body element's string field, or "" (routing reads only body[0], spec §1.2). */
+export function bodyField(body: BodyItem[], field: string): string {
+  const v = body[0]?.[field];
+  return typeof v === "string" ? v : typeof v === "number" ? String(v) : "";
+}

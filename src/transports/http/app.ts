@@ -1,0 +1,57 @@
+// The HTTP app, built apart from listen() so route tests need no fixed port (STYLE: Fastify).
+import express, { type NextFunction, type Request, type Response } from "express";
+import type { Logger } from "pino";
+import type { ImCore } from "../../core/im.js";
+import { ImError } from "../../protocol/errors.js";
+import { cors, fail, paramsOf, requireSecret } from "./conventions.js";
+import { routes } from "./routes.js";
+
+export interface HttpDeps {
+  core: ImCore;
+  /** null = open API (TLIM_API_AUTH=none). */
+  apiSecret: string | null;
+  health(): Promise<{ xmpp: string; database: string }>;
+  log: Logger;
+}
+
+export function createHttpApp(deps: HttpDeps): express.Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("json spaces", 0);
+  app.use(cors("*"));
+  app.use(express.urlencoded({ extended: false, limit: "1mb" }));
+  app.use(express.json({ limit: "1mb" }));
+
+  app.get("/healthz", async (_req, res) => {
+    const h = await deps.health();
+    res.status(h.xmpp === "online" && h.database === "up" ? 200 : 503).json(h);
+  });
+
+  const api = express.Router();
+  api.use(requireSecret(deps.apiSecret));
+  for (const [name, route] of Object.entries(routes)) {
+    api.all(`/${name}`, async (req, res) => {
+      res.type("application/json; charset=utf-8");
+      try {
+        await route(deps.core, paramsOf(req), res);
+      } catch (err) {
+        if (!(err instanceof ImError)) throw err;
+        fail(res, err, (err as ImError & { fields?: Record<string, unknown> }).fields ?? {});
+      }
+    });
+  }
+  app.use("/plugins/tlim", api);
+
+  app.use((_req, res) => {
+    fail(res, ImError.badParam("no such endpoint"), {}, 404);
+  });
+  // Malformed bodies and unexpected failures: a clear answer, never a stack trace.
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const e = err as { type?: string; status?: number };
+    if (e.type === "entity.parse.failed") return fail(res, ImError.jsonInvalid("request body is not valid JSON"), {}, 400);
+    if (e.type === "entity.too.large") return fail(res, ImError.tooLarge("request body is too large"), {}, 413);
+    deps.log.error({ err }, "http request failed");
+    fail(res, ImError.internal("internal error"), {}, 500);
+  });
+  return app;
+}

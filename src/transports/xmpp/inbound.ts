@@ -1,0 +1,183 @@
+// Stanzas from the server → core calls. Reads a stanza, dispatches, answers: nothing else.
+import { randomUUID } from "node:crypto";
+import xml, { type Element } from "@xmpp/xml";
+import type { Logger } from "pino";
+import type { ImCore } from "../../core/im.js";
+import { deviceKeyOf, type Inbound } from "../../core/types.js";
+import { decodeEnvelope, type Envelope } from "../../protocol/envelope.js";
+import { ImError } from "../../protocol/errors.js";
+import { parseJid, type Jid } from "../../protocol/jid.js";
+import { chatConvId, sessionConvId } from "../../store/types.js";
+import type { XmppDelivery } from "./delivery.js";
+import { errorStanza, forwardStanza, NS, passStanza, receiptStanza, type Domains } from "./stanzas.js";
+
+export interface InboundOptions {
+  maxBodyChars: number;
+}
+
+export class XmppInbound {
+  /** Messages are prepared in arrival order, so they reach the writer in arrival order. */
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly core: ImCore,
+    private readonly delivery: XmppDelivery,
+    private readonly domains: Domains,
+    private readonly send: (el: Element) => Promise<void>,
+    private readonly opts: InboundOptions,
+    private readonly log: Logger,
+  ) {}
+
+  onStanza(el: Element): void {
+    if (el.is("message")) this.chain = this.chain.then(() => this.onMessage(el)).catch((err) => this.crashed(el, err));
+    else if (el.is("presence")) this.onPresence(el);
+  }
+
+  private crashed(el: Element, err: unknown): void {
+    this.log.error({ err, stanza: el.toString().slice(0, 500) }, "stanza handling failed");
+  }
+
+  /** The sender must be a user of D with a local part; anything else is refused. */
+  private senderOf(el: Element): Jid | null {
+    const from = parseJid(String(el.attrs.from ?? ""));
+    if (from.domain !== this.domains.users || from.local === "") return null;
+    return from;
+  }
+
+  private async onMessage(el: Element): Promise<void> {
+    if (el.attrs.type === "error") {
+      this.log.debug({ stanza: el.toString().slice(0, 300) }, "error bounce received");
+      return;
+    }
+    const from = this.senderOf(el);
+    if (!from) {
+      return this.reply(el, ImError.forbidden(`only users of ${this.domains.users} may use this service`));
+    }
+    const to = parseJid(String(el.attrs.to ?? ""));
+    const node = to.local === "" ? null : to.local;
+    const bodyEl = el.getChild("body");
+    if (!bodyEl) return this.onBodyless(el, from, node);
+    if (el.getChildText("subject") === "ASYNC") return; // loop guard (spec §1.1)
+    const text = bodyEl.text();
+    if (text.length > this.opts.maxBodyChars) {
+      return this.reply(el, ImError.tooLarge(`body has ${text.length} characters; at most ${this.opts.maxBodyChars} are allowed`));
+    }
+    let inbound: Inbound;
+    try {
+      inbound = { sender: { userId: from.local, resource: from.resource }, addressedNode: node, envelope: await this.envelopeOf(el, text, from, node) };
+    } catch (err) {
+      return this.reply(el, err);
+    }
+    // Not awaited: the next stanza may join the same group commit.
+    void this.core.submit(inbound).then(
+      async (result) => {
+        if (result.kind === "passed") {
+          const peer = `${result.to}@${this.domains.users}`;
+          return this.send(passStanza(`${from.local}@${this.domains.component}`, peer, el.attrs.id, text));
+        }
+        if (el.getChild("request", NS.receipts) && el.attrs.id) await this.send(receiptStanza(el));
+      },
+      (err) => this.reply(el, err),
+    ).catch((err) => this.crashed(el, err));
+  }
+
+  /**
+   * The envelope in `<body>`. A body that is not JSON comes from a plain XMPP client: it becomes
+   * MTT-000 text to <peer>@C, or MTS-000 to <session_id>@C when that session exists (DESIGN §2).
+   */
+  private async envelopeOf(el: Element, text: string, from: Jid, node: string | null): Promise<Envelope> {
+    if (text.trimStart().startsWith("{") || text.trim() === "") return decodeEnvelope(text);
+    if (node === null) throw ImError.bodyInvalid("plain text must be addressed to <peer>@component or <session_id>@component");
+    const isSession = (await this.core.store.sessionGet(node)) !== null;
+    return {
+      compress: "0", encode: "0", encrypt: "0", version: "2.1.0",
+      msg_from: from.local,
+      msg_to: node,
+      msg_id: String(el.attrs.id || randomUUID()).slice(0, 64),
+      msg_type: isSession ? "MTS-000" : "MTT-000",
+      msg_time: String(Date.now()),
+      body: [isSession ? { session_id: node, text } : { text }],
+    };
+  }
+
+  /**
+   * No body: receipts (XEP-0184) and chat markers (XEP-0333) acknowledge a delivered message
+   * (the device's cursor moves) and, like chat states (XEP-0085), are forwarded, never bounced.
+   */
+  private async onBodyless(el: Element, from: Jid, node: string | null): Promise<void> {
+    if (node === null) return;
+    const session = await this.core.store.sessionGet(node);
+    const convId = session ? sessionConvId(node) : chatConvId(from.local, node);
+    const acked = el.getChild("received", NS.receipts) ?? el.getChild("received", NS.markers) ?? el.getChild("displayed", NS.markers);
+    const ackedId = acked?.attrs.id as string | undefined;
+    if (ackedId) {
+      const seq = await this.core.ackMessage(from.local, deviceKeyOf(from.resource), convId, ackedId);
+      if (seq !== null) this.delivery.acknowledged(from.local, from.resource, seq);
+    }
+    const via = `${from.local}@${this.domains.component}`;
+    if (!session) return this.send(forwardStanza(el, via, `${node}@${this.domains.users}`));
+    if (ackedId) return; // a member's receipt is tlim's business, not every member's
+    const members = await this.core.store.sessionMembers(node);
+    if (!members.some((m) => m.userId === from.local)) return;
+    for (const m of members) {
+      if (m.userId !== from.local) await this.send(forwardStanza(el, `${node}@${this.domains.component}`, `${m.userId}@${this.domains.users}`));
+    }
+  }
+
+  private onPresence(el: Element): void {
+    const from = this.senderOf(el);
+    if (!from) return;
+    const to = String(el.attrs.to ?? "");
+    const type = el.attrs.type as string | undefined;
+    const userBare = `${from.local}@${from.domain}`;
+    switch (type) {
+      case undefined:
+      case "available":
+        if (from.resource) this.delivery.available(from.local, from.resource, el.getChild("show") !== undefined);
+        return;
+      case "unavailable":
+        if (from.resource) this.delivery.unavailable(from.local, from.resource);
+        return;
+      case "subscribe":
+        // A user adds <peer>@C to the roster: approve, show the contact online, and ask back so
+        // the user's presence reaches the component from then on.
+        void this.sendAll(
+          presence({ from: to, to: userBare, type: "subscribed" }),
+          presence({ from: to, to: userBare }),
+          presence({ from: to, to: userBare, type: "subscribe" }),
+        );
+        return;
+      case "probe":
+        void this.sendAll(presence({ from: to, to: userBare }));
+        return;
+      case "unsubscribe":
+        void this.sendAll(presence({ from: to, to: userBare, type: "unsubscribed" }));
+        return;
+      default:
+        return;
+    }
+  }
+
+  private async sendAll(...els: Element[]): Promise<void> {
+    try {
+      for (const el of els) await this.send(el);
+    } catch (err) {
+      this.log.warn({ err }, "presence reply not sent");
+    }
+  }
+
+  private async reply(original: Element, err: unknown): Promise<void> {
+    const imErr = err instanceof ImError ? err : ImError.internal();
+    if (!(err instanceof ImError)) this.log.error({ err }, "unexpected error handling a message");
+    this.log.info({ code: imErr.code, reason: imErr.message, from: original.attrs.from }, "message refused");
+    try {
+      await this.send(errorStanza(original, imErr));
+    } catch (sendErr) {
+      this.log.warn({ err: sendErr }, "error reply not sent");
+    }
+  }
+}
+
+function presence(attrs: Record<string, string>): Element {
+  return xml("presence", attrs);
+}

@@ -1,0 +1,166 @@
+// The XEP-0114 link to the XMPP server and how it survives the server: exponential backoff with
+// jitter after any disconnect or stream error, and a XEP-0199 ping watchdog that tears down a
+// half-open link (a dead peer that never closes the socket).
+import { component, type Component } from "@xmpp/component";
+import xml, { type Element } from "@xmpp/xml";
+import type { Logger } from "pino";
+
+export interface LinkOptions {
+  service: string;
+  domain: string;
+  secret: string;
+  /** Domain pinged by the watchdog (the users' domain: the server itself answers). */
+  pingTarget: string;
+  pingIntervalMs: number;
+  pingTimeoutMs: number;
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+}
+
+export type LinkState = "offline" | "connecting" | "online" | "disconnected" | "stopped";
+
+/** Full jitter backoff: a random delay in [min, min·2^attempt] capped at max (AWS architecture blog). */
+export function backoffDelay(attempt: number, minMs: number, maxMs: number, random = Math.random): number {
+  const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
+  return Math.round(minMs + random() * (ceiling - minMs));
+}
+
+export class XmppLink {
+  readonly xmpp: Component;
+  private state: LinkState = "offline";
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private pingTimer: NodeJS.Timeout | null = null;
+  private stopping = false;
+  private onlineListeners: Array<() => void> = [];
+  private offlineListeners: Array<() => void> = [];
+
+  constructor(
+    private readonly opts: LinkOptions,
+    private readonly log: Logger,
+  ) {
+    this.xmpp = component({ service: opts.service, domain: opts.domain, password: opts.secret });
+    this.xmpp.reconnect.stop(); // replaced by the backoff below
+    this.xmpp.on("error", (err: Error) => this.log.warn({ err: err.message, condition: (err as any).condition }, "xmpp link error"));
+    this.xmpp.on("status", (status: string) => this.onStatus(status));
+  }
+
+  get status(): LinkState {
+    return this.state;
+  }
+
+  isOnline(): boolean {
+    return this.state === "online";
+  }
+
+  onOnline(f: () => void): void {
+    this.onlineListeners.push(f);
+  }
+
+  onOffline(f: () => void): void {
+    this.offlineListeners.push(f);
+  }
+
+  async send(el: Element): Promise<void> {
+    if (this.state !== "online") throw new Error(`xmpp link is ${this.state}`);
+    await this.xmpp.send(el);
+  }
+
+  /** Starts connecting; resolves at once. The link keeps retrying until stop(). */
+  start(): void {
+    this.stopping = false;
+    this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.state = "stopped";
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.stopWatchdog();
+    try {
+      if (this.xmpp.status !== "offline") await this.xmpp.stop();
+    } catch {
+      // already down
+    }
+  }
+
+  private connect(): void {
+    this.retryTimer = null;
+    if (this.stopping) return;
+    this.setState("connecting");
+    const { service, domain } = this.opts;
+    const run = this.xmpp.status === "offline"
+      ? this.xmpp.start()
+      : (this.xmpp as any).connect(service).then(() => (this.xmpp as any).open({ domain }));
+    run.catch(() => {
+      // The failure also arrives as a 'disconnect' status (or an error event), which schedules
+      // the retry; a failure that leaves the socket open is handled here.
+      if (this.xmpp.status !== "disconnect" && this.xmpp.status !== "online") this.forceDown();
+    });
+  }
+
+  private onStatus(status: string): void {
+    if (status === "online") {
+      this.attempt = 0;
+      this.setState("online");
+      this.startWatchdog();
+      for (const f of this.onlineListeners) f();
+    } else if (status === "disconnect") {
+      this.stopWatchdog();
+      const wasOnline = this.state === "online";
+      if (!this.stopping) {
+        this.setState("disconnected");
+        if (wasOnline) for (const f of this.offlineListeners) f();
+        this.scheduleRetry();
+      }
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.stopping) return;
+    const delay = backoffDelay(this.attempt++, this.opts.reconnectMinMs, this.opts.reconnectMaxMs);
+    this.log.info({ delayMs: delay, attempt: this.attempt }, "xmpp link: reconnecting after backoff");
+    this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  private setState(s: LinkState): void {
+    if (this.state === s) return;
+    this.state = s;
+    const where = { service: this.opts.service, domain: this.opts.domain };
+    if (s === "online") this.log.info(where, "xmpp link: online (component handshake accepted)");
+    else if (s === "connecting") this.log.info(where, "xmpp link: connecting");
+    else if (s === "disconnected") this.log.warn(where, "xmpp link: disconnected");
+  }
+
+  private startWatchdog(): void {
+    this.stopWatchdog();
+    if (this.opts.pingIntervalMs <= 0) return;
+    this.pingTimer = setInterval(() => void this.ping(), this.opts.pingIntervalMs);
+    this.pingTimer.unref();
+  }
+
+  private stopWatchdog(): void {
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.pingTimer = null;
+  }
+
+  private async ping(): Promise<void> {
+    if (this.state !== "online") return;
+    const iq = xml("iq", { type: "get", to: this.opts.pingTarget, from: this.opts.domain }, xml("ping", { xmlns: "urn:xmpp:ping" }));
+    try {
+      await this.xmpp.iqCaller.request(iq, this.opts.pingTimeoutMs);
+    } catch (err) {
+      // An error reply still proves the link is alive; only silence means half-open.
+      if ((err as { name?: string }).name === "StanzaError") return;
+      this.log.warn({ timeoutMs: this.opts.pingTimeoutMs }, "xmpp link: ping unanswered, link is half-open; reconnecting");
+      this.forceDown();
+    }
+  }
+
+  /** Drops the socket without a closing handshake (the peer may be gone). */
+  private forceDown(): void {
+    const socket = (this.xmpp as any).socket;
+    if (socket?.destroy) socket.destroy();
+    else if (socket?.socket?.destroy) socket.socket.destroy();
+  }
+}

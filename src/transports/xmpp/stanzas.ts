@@ -1,0 +1,111 @@
+// Outgoing stanzas, built in one place so every delivery, copy, receipt and error looks the same.
+import xml, { type Element } from "@xmpp/xml";
+import { encodeEnvelope, type BodyItem } from "../../protocol/envelope.js";
+import type { ImError } from "../../protocol/errors.js";
+import { conversationNode } from "../../core/conversation.js";
+import type { InboxItem, StoredMessage } from "../../store/types.js";
+
+export const NS = {
+  receipts: "urn:xmpp:receipts",
+  hints: "urn:xmpp:hints",
+  delay: "urn:xmpp:delay",
+  stanzas: "urn:ietf:params:xml:ns:xmpp-stanzas",
+  chatStates: "http://jabber.org/protocol/chatstates",
+  markers: "urn:xmpp:chat-markers:0",
+  tlim: "im.itonglian.com",
+} as const;
+
+export interface Domains {
+  /** The component's domain C. */
+  component: string;
+  /** The users' domain D. */
+  users: string;
+}
+
+/** The envelope text as delivered on XMPP: body as a real array (DESIGN Q2). */
+export function envelopeText(m: StoredMessage): string {
+  return encodeEnvelope({
+    compress: m.compress,
+    encode: m.encode,
+    encrypt: m.encrypt,
+    version: m.version,
+    msg_from: m.msgFrom,
+    msg_to: m.msgTo,
+    msg_id: m.msgId,
+    msg_type: m.msgType,
+    msg_time: m.msgTime,
+    body: JSON.parse(m.body) as BodyItem[],
+  });
+}
+
+/**
+ * One stored message for one user. The sender's own 1:1 copy carries `<subject>ASYNC</subject>`
+ * as the original plugin's copies did (spec §1.5). `id` is the envelope msg_id, so a XEP-0184
+ * receipt for it tells tlim which message the device has.
+ */
+export function deliveryStanza(
+  d: Domains,
+  item: InboxItem,
+  opts: { to: string; type: "chat" | "headline"; delayed: boolean },
+): Element {
+  const m = item.message;
+  const own = m.msgFrom === item.userId && m.sessionId === null;
+  const children: Element[] = [];
+  if (own) children.push(xml("subject", {}, "ASYNC"));
+  children.push(xml("body", {}, envelopeText(m)));
+  children.push(xml("request", { xmlns: NS.receipts }));
+  // tlim keeps the message itself; servers that honour hints (ejabberd) then do not store a
+  // second copy for an offline user (Prosody 0.12's mod_offline ignores them, see delivery.ts).
+  children.push(xml("no-store", { xmlns: NS.hints }));
+  if (opts.delayed) {
+    children.push(xml("delay", { xmlns: NS.delay, from: d.component, stamp: new Date(m.createdAt).toISOString() }));
+  }
+  return xml(
+    "message",
+    { type: opts.type, from: `${conversationNode(item)}@${d.component}`, to: opts.to, id: m.msgId },
+    ...children,
+  );
+}
+
+/**
+ * Error reply (DESIGN §2): `type="error"`, the tlim code as body text for old clients, a
+ * standard condition and a readable `<text>` for everyone else.
+ */
+export function errorStanza(original: Element, err: ImError): Element {
+  const { from, to, id } = original.attrs as Record<string, string | undefined>;
+  return xml(
+    "message",
+    { type: "error", from: to, to: from, ...(id ? { id } : {}) },
+    xml("body", {}, err.code),
+    xml(
+      "error",
+      { type: err.info.type },
+      xml(err.info.condition, { xmlns: NS.stanzas }),
+      xml("text", { xmlns: NS.stanzas, "xml:lang": "en" }, `${err.code}: ${err.message}`),
+    ),
+  );
+}
+
+/** XEP-0184 receipt, sent to the sender after its message is committed. */
+export function receiptStanza(original: Element): Element {
+  const { from, to, id } = original.attrs as Record<string, string>;
+  return xml("message", { from: to, to: from }, xml("received", { xmlns: NS.receipts, id }));
+}
+
+/** A copy of a body-less stanza (chat state, marker, receipt) re-addressed through C. */
+export function forwardStanza(original: Element, from: string, to: string): Element {
+  const { type, id } = original.attrs as Record<string, string | undefined>;
+  const copy = xml("message", { from, to, ...(type ? { type } : {}), ...(id ? { id } : {}) });
+  for (const child of original.getChildElements()) copy.append(deepCopy(child));
+  return copy;
+}
+
+function deepCopy(el: Element): Element {
+  const children = el.children.map((c) => (typeof c === "string" ? c : deepCopy(c as Element)));
+  return xml(el.name, { ...el.attrs }, ...children);
+}
+
+/** The envelope of a pass-through message, delivered unstored. */
+export function passStanza(from: string, to: string, id: string | undefined, body: string): Element {
+  return xml("message", { type: "chat", from, to, ...(id ? { id } : {}) }, xml("body", {}, body));
+}

@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../src/config.js";
+
+describe("loadConfig", () => {
+  it("applies the documented defaults", () => {
+    const c = loadConfig({ env: { TLIM_XMPP_SECRET: "s", TLIM_API_SECRET: "k" } });
+    expect(c.xmppService).toBe("xmpp://127.0.0.1:5347");
+    expect(c.dbUrl).toBe("sqlite:./data/tlim.sqlite");
+    expect(c.httpHost).toBe("127.0.0.1");
+    expect(c.httpPort).toBe(9595);
+    expect(c.userDomain).toBe("localhost");
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it("lets the environment win over the file", () => {
+    const c = loadConfig({
+      file: { httpPort: 1000, xmppDomain: "file.example", xmppSecret: "f", apiSecret: "k" },
+      env: { TLIM_HTTP_PORT: "2000" },
+    });
+    expect(c.httpPort).toBe(2000);
+    expect(c.xmppDomain).toBe("file.example");
+  });
+
+  it("reports every bad value at once", () => {
+    let err: unknown;
+    try {
+      loadConfig({ file: { bogus: 1 }, env: { TLIM_HTTP_PORT: "eighty", TLIM_DB_URL: "postgres://x", TLIM_LOG_LEVEL: "loud" } });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const problems = (err as ConfigError).problems.join("\n");
+    for (const name of ["TLIM_HTTP_PORT", "TLIM_DB_URL", "TLIM_LOG_LEVEL", "TLIM_XMPP_SECRET", "TLIM_API_SECRET", "bogus"]) {
+      expect(problems).toContain(name);
+    }
+  });
+
+  it("accepts mysql:// and mariadb:// URLs and an open API", () => {
+    const c = loadConfig({ env: { TLIM_XMPP_SECRET: "s", TLIM_API_AUTH: "none", TLIM_DB_URL: "mariadb://root@127.0.0.1:3306/test" } });
+    expect(c.dbUrl.startsWith("mariadb://")).toBe(true);
+    expect(c.apiAuth).toBe("none");
+  });
+});
