@@ -1,0 +1,272 @@
+// Builds the TypeORM DataSource for a database URL, and declares the schema as EntitySchemas.
+// The entities exist for `synchronize` (tests only) and for the drift test that compares them with
+// the hand-written migrations; the store itself runs raw SQL (sqlStore.ts). Every column has an
+// explicit type: tsx emits no decorator metadata (notes/toolchain.md §1.1).
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { DataSource, EntitySchema, type DataSourceOptions } from "typeorm";
+import type { EntitySchemaColumnOptions } from "typeorm";
+import type BetterSqlite3 from "better-sqlite3";
+import { migrationsFor } from "./migrations/index.js";
+import type { DbKind } from "./dialect.js";
+
+export type { DbKind } from "./dialect.js";
+
+/** Name of the table where TypeORM records applied migrations. */
+export const MIGRATIONS_TABLE = "tlim_migrations";
+
+/** What a database URL points at. */
+export type DbTarget =
+  | { kind: "sqlite"; file: string }
+  | { kind: "mysql"; host: string; port: number; user: string; password: string; database: string };
+
+/**
+ * `sqlite:<path>`, `sqlite::memory:`, `mysql://user:pass@host:port/db`, `mariadb://…`.
+ * `sqlite:///abs/path` is accepted too.
+ */
+export function parseDbUrl(url: string): DbTarget {
+  if (url.startsWith("sqlite:")) {
+    let file = url.slice("sqlite:".length);
+    if (file.startsWith("//")) file = file.slice(2);
+    if (file === "") throw new Error(`database url '${url}': missing file path`);
+    return { kind: "sqlite", file: file === ":memory:" ? file : resolve(file) };
+  }
+  if (url.startsWith("mysql://") || url.startsWith("mariadb://")) {
+    const u = new URL(url);
+    const database = decodeURIComponent(u.pathname.replace(/^\//, ""));
+    if (database === "") throw new Error(`database url '${redact(url)}': missing database name`);
+    return {
+      kind: "mysql",
+      host: u.hostname || "127.0.0.1",
+      port: u.port ? Number(u.port) : 3306,
+      user: decodeURIComponent(u.username),
+      password: decodeURIComponent(u.password),
+      database,
+    };
+  }
+  throw new Error(`database url '${redact(url)}': must start with sqlite:, mysql:// or mariadb://`);
+}
+
+/** The URL with its password masked, for messages. */
+export function redact(url: string): string {
+  return url.replace(/^([a-z]+:\/\/[^:/@]*:)[^@]*@/i, "$1***@");
+}
+
+export function createDataSource(url: string, opts: { synchronize?: boolean } = {}): DataSource {
+  const target = parseDbUrl(url);
+  const common = {
+    entities: entitySchemas(target.kind),
+    migrations: migrationsFor(target.kind),
+    migrationsTableName: MIGRATIONS_TABLE,
+    migrationsRun: false,
+    synchronize: opts.synchronize ?? false,
+    logging: false,
+  } as const;
+  let options: DataSourceOptions;
+  if (target.kind === "sqlite") {
+    const memory = target.file === ":memory:";
+    if (!memory) mkdirSync(dirname(target.file), { recursive: true });
+    options = {
+      ...common,
+      type: "better-sqlite3",
+      database: target.file,
+      enableWAL: !memory,
+      // better-sqlite3's `timeout` is SQLite's busy timeout: wait for another process's write lock.
+      timeout: 10_000,
+      prepareDatabase: (db: BetterSqlite3.Database) => {
+        // FULL: a commit is on disk before anyone is told (DESIGN §3, stored first).
+        db.pragma("synchronous = FULL");
+      },
+    };
+  } else {
+    options = {
+      ...common,
+      type: "mysql", // loads mysql2 (notes/toolchain.md §4.3); MariaDB and MySQL alike
+      host: target.host,
+      port: target.port,
+      username: target.user,
+      password: target.password,
+      database: target.database,
+      // utf8mb4 on the wire; binary collation so ids compare exactly as on SQLite (see schema).
+      charset: "utf8mb4_bin",
+      timezone: "Z",
+      supportBigNumbers: false,
+      bigNumberStrings: false,
+      connectTimeout: 5_000,
+      poolSize: 10,
+    };
+  }
+  return new DataSource(options);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema as entities. Must produce exactly the schema of the migrations (test/store/*.test.ts
+// checks that TypeORM finds nothing to change after the migrations ran).
+
+/** Column lengths, shared by both dialects (and by SQLite's CHECK constraints). */
+export const LENGTHS = {
+  convId: 140,
+  kind: 8,
+  userId: 64,
+  msgId: 64,
+  msgType: 20,
+  msgTime: 20,
+  flag: 20,
+  encrypt: 50,
+  version: 10,
+  device: 128,
+  name: 256,
+  pic: 256,
+  time: 20,
+} as const;
+
+type Cols = Record<string, EntitySchemaColumnOptions>;
+
+export function entitySchemas(kind: DbKind): EntitySchema[] {
+  const mysql = kind === "mysql";
+  // Explicit column charset so `synchronize` gets utf8mb4 whatever the database default is.
+  const str = (length: number, extra: Partial<EntitySchemaColumnOptions> = {}): EntitySchemaColumnOptions => ({
+    type: "varchar",
+    length,
+    ...(mysql ? { charset: "utf8mb4", collation: "utf8mb4_bin" } : {}),
+    ...extra,
+  });
+  const big = (extra: Partial<EntitySchemaColumnOptions> = {}): EntitySchemaColumnOptions => ({ type: "bigint", ...extra });
+  const int = (extra: Partial<EntitySchemaColumnOptions> = {}): EntitySchemaColumnOptions => ({ type: "int", ...extra });
+  const text: EntitySchemaColumnOptions = mysql
+    ? { type: "mediumtext", charset: "utf8mb4", collation: "utf8mb4_bin" }
+    : { type: "text" };
+  /** SQLite does not enforce varchar lengths; MySQL (strict mode) does. Same rule on both. */
+  const lengthCheck = (name: string, cols: Record<string, number>) =>
+    mysql ? [] : [{ name, expression: Object.entries(cols).map(([c, n]) => `length(${c}) <= ${n}`).join(" AND ") }];
+  const L = LENGTHS;
+
+  const table = (name: string, columns: Cols, extra: Partial<ConstructorParameters<typeof EntitySchema>[0]> = {}) =>
+    new EntitySchema({ name, tableName: name, columns, ...extra });
+
+  return [
+    table(
+      "conversations",
+      {
+        conv_id: str(L.convId, { primary: true }),
+        kind: str(L.kind),
+        last_seq: big({ default: 0 }),
+        created_at: big(),
+        updated_at: big(),
+      },
+      { checks: lengthCheck("CHK_conversations_len", { conv_id: L.convId, kind: L.kind }) },
+    ),
+    table(
+      "messages",
+      {
+        conv_id: str(L.convId, { primary: true }),
+        seq: big({ primary: true }),
+        msg_id: str(L.msgId),
+        msg_from: str(L.userId),
+        msg_to: str(L.userId),
+        msg_type: str(L.msgType),
+        msg_time: str(L.msgTime),
+        body: text,
+        session_id: str(L.userId, { nullable: true }),
+        compress: str(L.flag),
+        encode: str(L.flag),
+        encrypt: str(L.encrypt),
+        version: str(L.version),
+        created_at: big(),
+        revoked: { type: "smallint", default: 0 },
+      },
+      {
+        indices: [
+          { name: "UQ_messages_from_id", columns: ["msg_from", "msg_id"], unique: true },
+          { name: "IDX_messages_msg_id", columns: ["msg_id"] },
+        ],
+        checks: lengthCheck("CHK_messages_len", {
+          conv_id: L.convId,
+          msg_id: L.msgId,
+          msg_from: L.userId,
+          msg_to: L.userId,
+          msg_type: L.msgType,
+          msg_time: L.msgTime,
+          session_id: L.userId,
+          compress: L.flag,
+          encode: L.flag,
+          encrypt: L.encrypt,
+          version: L.version,
+        }),
+      },
+    ),
+    table(
+      "user_inbox",
+      { user_id: str(L.userId, { primary: true }), last_seq: big({ default: 0 }) },
+      { checks: lengthCheck("CHK_user_inbox_len", { user_id: L.userId }) },
+    ),
+    table(
+      "inbox",
+      {
+        user_id: str(L.userId, { primary: true }),
+        seq: big({ primary: true }),
+        conv_id: str(L.convId),
+        conv_seq: big(),
+        created_at: big(),
+      },
+      { indices: [{ name: "IDX_inbox_user_conv", columns: ["user_id", "conv_id", "conv_seq"] }] },
+    ),
+    table(
+      "device_cursors",
+      {
+        user_id: str(L.userId, { primary: true }),
+        device: str(L.device, { primary: true }),
+        acked_seq: big({ default: 0 }),
+        updated_at: big(),
+      },
+      { checks: lengthCheck("CHK_device_cursors_len", { user_id: L.userId, device: L.device }) },
+    ),
+    table(
+      "sessions",
+      {
+        session_id: str(L.userId, { primary: true }),
+        session_type: int(),
+        session_name: str(L.name),
+        session_user: str(L.userId),
+        session_pic: str(L.pic, { nullable: true }),
+        session_valid: int({ default: 0 }),
+        session_create_time: str(L.time),
+        session_modify_time: str(L.time, { nullable: true }),
+        session_delete_time: str(L.time, { nullable: true }),
+      },
+      {
+        checks: lengthCheck("CHK_sessions_len", {
+          session_id: L.userId,
+          session_name: L.name,
+          session_user: L.userId,
+          session_pic: L.pic,
+          session_create_time: L.time,
+          session_modify_time: L.time,
+          session_delete_time: L.time,
+        }),
+      },
+    ),
+    table(
+      "session_members",
+      {
+        session_id: str(L.userId, { primary: true }),
+        user_id: str(L.userId, { primary: true }),
+        user_name: str(L.name),
+        acct_login: str(L.userId),
+        pic: str(L.pic, { nullable: true }),
+        ts: str(L.time),
+      },
+      {
+        indices: [{ name: "IDX_session_members_user", columns: ["user_id"] }],
+        checks: lengthCheck("CHK_session_members_len", {
+          session_id: L.userId,
+          user_id: L.userId,
+          user_name: L.name,
+          acct_login: L.userId,
+          pic: L.pic,
+          ts: L.time,
+        }),
+      },
+    ),
+  ];
+}

@@ -1,0 +1,17 @@
+// The migration sets, one per dialect. Applied only on request (`tlim migrate`, or
+// openStore(url, { migrate: true })); never automatically at start-up.
+import type { MigrationInterface } from "typeorm";
+import type { DbKind } from "../dialect.js";
+import { Init1795000000000 as SqliteInit } from "./sqlite/1795000000000-Init.js";
+import { Init1795000000000 as MysqlInit } from "./mysql/1795000000000-Init.js";
+
+type MigrationClass = new () => MigrationInterface;
+
+const SETS: Record<DbKind, MigrationClass[]> = {
+  sqlite: [SqliteInit],
+  mysql: [MysqlInit],
+};
+
+export function migrationsFor(kind: DbKind): MigrationClass[] {
+  return [...SETS[kind]];
+}

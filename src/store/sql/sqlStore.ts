@@ -1,0 +1,511 @@
+// The Store over SQL, written once against the Dialect (dialect.ts holds every difference).
+// The hot path, commitBatch, is raw parameterised SQL: no entity hydration, no repo.save.
+// Write path as in DESIGN §3: dedupe, resolve recipients, lock the conversation and inbox heads
+// touched, number in memory in arrival order, multi-row inserts, write the heads back; one
+// transaction per batch.
+import type { DataSource } from "typeorm";
+import type {
+  CommitOutcome,
+  ConvId,
+  InboxItem,
+  InboxRef,
+  Member,
+  NewMessage,
+  Page,
+  Session,
+  Store,
+  StoredMessage,
+} from "../types.js";
+import { dialectFor, stmt, type Dialect, type Program, type Row } from "./dialect.js";
+
+const MSG_COLS = [
+  "conv_id", "seq", "msg_id", "msg_from", "msg_to", "msg_type", "msg_time", "body", "session_id",
+  "compress", "encode", "encrypt", "version", "created_at", "revoked",
+] as const;
+const MSG_SELECT = MSG_COLS.map((c) => `m.${c}`).join(", ");
+const INBOX_COLS = ["user_id", "seq", "conv_id", "conv_seq", "created_at"] as const;
+const SESSION_COLS = [
+  "session_id", "session_type", "session_name", "session_user", "session_pic", "session_valid",
+  "session_create_time", "session_modify_time", "session_delete_time",
+] as const;
+const MEMBER_COLS = ["session_id", "user_id", "user_name", "acct_login", "pic", "ts"] as const;
+
+/** Rows per IN (…) list. */
+const IN_CHUNK = 500;
+/** Rows per multi-row INSERT, before the parameter and size limits. */
+const INSERT_CHUNK = 1000;
+
+/** Retries of a whole batch: once after a duplicate-key error (another instance stored one of the
+ * messages between our check and our insert), a few times after a deadlock or lock timeout. */
+const DUPLICATE_RETRIES = 1;
+const TRANSIENT_RETRIES = 3;
+
+export class SqlStore implements Store {
+  private readonly dialect: Dialect;
+
+  constructor(private readonly ds: DataSource) {
+    this.dialect = dialectFor(ds);
+  }
+
+  async commitBatch(batch: NewMessage[]): Promise<CommitOutcome[]> {
+    if (batch.length === 0) return [];
+    let duplicates = 0;
+    let transients = 0;
+    for (;;) {
+      const now = Date.now();
+      try {
+        return await this.dialect.run(() => commitProgram(this.dialect, batch, now), { tx: true });
+      } catch (err) {
+        if (this.dialect.isDuplicateKey(err) && duplicates++ < DUPLICATE_RETRIES) continue;
+        if (this.dialect.isTransient(err) && transients++ < TRANSIENT_RETRIES) continue;
+        throw err;
+      }
+    }
+  }
+
+  inboxAfter(userId: string, afterSeq: number, limit: number): Promise<InboxItem[]> {
+    if (limit <= 0) return Promise.resolve([]);
+    const lim = this.dialect.limitOffset(limit, 0);
+    return this.dialect.run(function* () {
+      const rows = yield stmt(
+        `SELECT i.seq AS inbox_seq, ${MSG_SELECT} FROM inbox i
+         JOIN messages m ON m.conv_id = i.conv_id AND m.seq = i.conv_seq
+         WHERE i.user_id = ? AND i.seq > ? AND m.revoked = 0
+         ORDER BY i.seq ${lim.sql}`,
+        userId, afterSeq, ...lim.params,
+      );
+      return rows.map((r) => ({ userId, inboxSeq: num(r.inbox_seq), message: toMessage(r) }));
+    }, { tx: false });
+  }
+
+  inboxSeqOf(userId: string, convId: ConvId, convSeq: number): Promise<number | null> {
+    return this.dialect.run(function* () {
+      const rows = yield stmt("SELECT seq FROM inbox WHERE user_id = ? AND conv_id = ? AND conv_seq = ?", userId, convId, convSeq);
+      return rows[0] ? num(rows[0].seq) : null;
+    }, { tx: false });
+  }
+
+  inboxSeqOfMsgId(userId: string, msgId: string): Promise<number | null> {
+    const d = this.dialect;
+    const lim = d.limitOffset(1, 0);
+    return d.run(function* () {
+      // msg_id index first (few rows), then the (user_id, conv_id, conv_seq) inbox index; left
+      // alone, SQLite would rather walk the user's whole inbox backwards for the ORDER BY.
+      const rows = yield stmt(
+        `SELECT i.seq FROM messages m
+         ${d.joinInOrder} inbox i ON i.user_id = ? AND i.conv_id = m.conv_id AND i.conv_seq = m.seq
+         WHERE m.msg_id = ? ORDER BY i.seq DESC ${lim.sql}`,
+        userId, msgId, ...lim.params,
+      );
+      return rows[0] ? num(rows[0].seq) : null;
+    }, { tx: false });
+  }
+
+  cursorGet(userId: string, device: string): Promise<number> {
+    return this.dialect.run(function* () {
+      const rows = yield stmt("SELECT acked_seq FROM device_cursors WHERE user_id = ? AND device = ?", userId, device);
+      return rows[0] ? num(rows[0].acked_seq) : 0;
+    }, { tx: false });
+  }
+
+  async cursorAdvance(userId: string, device: string, inboxSeq: number): Promise<void> {
+    const sql = this.dialect.upsert("device_cursors", ["user_id", "device", "acked_seq", "updated_at"], ["user_id", "device"], 1, {
+      acked_seq: "max",
+      updated_at: "new",
+    });
+    await this.dialect.run(function* () {
+      yield stmt(sql, userId, device, inboxSeq, Date.now());
+    }, { tx: false });
+  }
+
+  cursorsOf(userId: string): Promise<Record<string, number>> {
+    return this.dialect.run(function* () {
+      const rows = yield stmt("SELECT device, acked_seq FROM device_cursors WHERE user_id = ? ORDER BY device", userId);
+      const out: Record<string, number> = {};
+      for (const r of rows) out[str(r.device)] = num(r.acked_seq);
+      return out;
+    }, { tx: false });
+  }
+
+  findMessage(msgFrom: string, msgId: string): Promise<StoredMessage | null> {
+    return this.dialect.run(function* () {
+      const rows = yield stmt(`SELECT ${MSG_SELECT} FROM messages m WHERE m.msg_from = ? AND m.msg_id = ?`, msgFrom, msgId);
+      return rows[0] ? toMessage(rows[0]) : null;
+    }, { tx: false });
+  }
+
+  findMessageInConv(convId: ConvId, msgId: string): Promise<StoredMessage | null> {
+    const d = this.dialect;
+    return d.run(function* () {
+      const lim = d.limitOffset(1, 0);
+      const rows = yield stmt(
+        `SELECT ${MSG_SELECT} FROM messages m WHERE m.conv_id = ? AND m.msg_id = ? ORDER BY m.seq ${lim.sql}`,
+        convId, msgId, ...lim.params,
+      );
+      return rows[0] ? toMessage(rows[0]) : null;
+    }, { tx: false });
+  }
+
+  history(convId: ConvId, offset: number, limit: number): Promise<Page<StoredMessage>> {
+    const d = this.dialect;
+    return d.run(function* () {
+      const count = yield stmt("SELECT COUNT(*) AS n FROM messages m WHERE m.conv_id = ? AND m.revoked = 0", convId);
+      const total = num(count[0]?.n ?? 0);
+      if (limit <= 0 || offset >= total) return { total, items: [] };
+      const lim = d.limitOffset(limit, offset);
+      const rows = yield stmt(
+        `SELECT ${MSG_SELECT} FROM messages m WHERE m.conv_id = ? AND m.revoked = 0 ORDER BY m.seq DESC ${lim.sql}`,
+        convId, ...lim.params,
+      );
+      return { total, items: rows.map(toMessage) };
+    }, { tx: false });
+  }
+
+  async sessionCreate(session: Session, members: Member[]): Promise<void> {
+    const d = this.dialect;
+    await d.run(function* () {
+      yield stmt(d.insert("sessions", SESSION_COLS, 1), ...sessionValues(session));
+      const rows = members.map(memberValues);
+      for (const chunk of chunkRows(rows, maxRows(d, MEMBER_COLS.length), d.maxStatementBytes)) {
+        yield { sql: d.insert("session_members", MEMBER_COLS, chunk.length), params: chunk.flat() };
+      }
+    }, { tx: true });
+  }
+
+  sessionGet(sessionId: string): Promise<Session | null> {
+    return this.dialect.run(function* () {
+      const rows = yield stmt(`SELECT ${SESSION_COLS.join(", ")} FROM sessions WHERE session_id = ?`, sessionId);
+      return rows[0] ? toSession(rows[0]) : null;
+    }, { tx: false });
+  }
+
+  sessionMembers(sessionId: string): Promise<Member[]> {
+    return this.dialect.run(function* () {
+      const rows = yield stmt(
+        `SELECT ${MEMBER_COLS.join(", ")} FROM session_members WHERE session_id = ? ORDER BY ts, user_id`,
+        sessionId,
+      );
+      return rows.map(toMember);
+    }, { tx: false });
+  }
+
+  async ping(): Promise<void> {
+    await this.dialect.run(function* () {
+      yield stmt("SELECT 1 AS ok");
+    }, { tx: false });
+  }
+
+  async close(): Promise<void> {
+    if (this.ds.isInitialized) await this.ds.destroy();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// commitBatch as one program (runs inside the dialect's transaction).
+
+interface Plan {
+  /** Index of the first occurrence of each (msg_from, msg_id), in batch order. */
+  firsts: number[];
+  /** Later occurrence → its first occurrence. */
+  repeats: Map<number, number>;
+}
+
+function planBatch(batch: readonly NewMessage[]): Plan {
+  const seen = new Map<string, number>();
+  const firsts: number[] = [];
+  const repeats = new Map<number, number>();
+  batch.forEach((m, i) => {
+    const k = msgKey(m.msgFrom, m.msgId);
+    const first = seen.get(k);
+    if (first === undefined) {
+      seen.set(k, i);
+      firsts.push(i);
+    } else {
+      repeats.set(i, first);
+    }
+  });
+  return { firsts, repeats };
+}
+
+function* commitProgram(d: Dialect, batch: readonly NewMessage[], now: number): Program<CommitOutcome[]> {
+  const outcomes: CommitOutcome[] = new Array(batch.length);
+  const plan = planBatch(batch);
+
+  // 1. Dedupe with one query per IN_CHUNK messages. No in-memory cache of recent ids: this query
+  // is paid per batch, not per message, and a cache could not see another instance's revokes.
+  const existing = yield* findExisting(d, plan.firsts.map((i) => batch[i]!));
+  const fresh: number[] = [];
+  for (const i of plan.firsts) {
+    const found = existing.get(msgKey(batch[i]!.msgFrom, batch[i]!.msgId));
+    if (found) outcomes[i] = { status: "duplicate", message: found };
+    else fresh.push(i);
+  }
+
+  // 2. Recipients: explicit lists, or session members read inside this transaction.
+  const recipients = yield* resolveRecipients(d, batch, fresh, outcomes);
+  const accepted = fresh.filter((i) => recipients.has(i));
+
+  if (accepted.length > 0) {
+    // 3. Lock the counters: conversations, then inbox heads, each sorted (one lock order for all).
+    const convIds = sortedUnique(accepted.map((i) => batch[i]!.convId));
+    const users = sortedUnique(accepted.flatMap((i) => recipients.get(i)!));
+    const kindOf = new Map(accepted.map((i) => [batch[i]!.convId, batch[i]!.sessionId === null ? "chat" : "session"]));
+    const convSeq = yield* lockCounters(d, "conversations", "conv_id", ["conv_id", "kind", "last_seq", "created_at", "updated_at"], convIds,
+      (id) => [id, kindOf.get(id), 0, now, now]);
+    const inboxSeq = yield* lockCounters(d, "user_inbox", "user_id", ["user_id", "last_seq"], users, (id) => [id, 0]);
+
+    // 4. Number in memory, in batch order.
+    const messageRows: unknown[][] = [];
+    const inboxRows: unknown[][] = [];
+    for (const i of accepted) {
+      const m = batch[i]!;
+      const seq = bump(convSeq, m.convId);
+      const message: StoredMessage = {
+        convId: m.convId, seq, msgId: m.msgId, msgFrom: m.msgFrom, msgTo: m.msgTo, msgType: m.msgType,
+        msgTime: m.msgTime, body: m.body, sessionId: m.sessionId, compress: m.compress, encode: m.encode,
+        encrypt: m.encrypt, version: m.version, createdAt: now, revoked: false,
+      };
+      const inbox: InboxRef[] = recipients.get(i)!.map((userId) => ({ userId, inboxSeq: bump(inboxSeq, userId) }));
+      outcomes[i] = { status: "stored", message, inbox };
+      messageRows.push(messageValues(message));
+      for (const ref of inbox) inboxRows.push([ref.userId, ref.inboxSeq, m.convId, seq, now]);
+    }
+
+    // 5. Write: messages, inbox entries, then the counters.
+    for (const chunk of chunkRows(messageRows, maxRows(d, MSG_COLS.length), d.maxStatementBytes)) {
+      yield { sql: d.insert("messages", MSG_COLS, chunk.length), params: chunk.flat() };
+    }
+    for (const chunk of chunkRows(inboxRows, maxRows(d, INBOX_COLS.length), d.maxStatementBytes)) {
+      yield { sql: d.insert("inbox", INBOX_COLS, chunk.length), params: chunk.flat() };
+    }
+    // The rows exist and are locked: these upserts are multi-row UPDATEs of last_seq.
+    yield* writeCounters(d, "conversations", ["conv_id", "kind", "last_seq", "created_at", "updated_at"], ["conv_id"],
+      { last_seq: "new", updated_at: "new" }, convIds.map((id) => [id, kindOf.get(id), convSeq.get(id), now, now]));
+    yield* writeCounters(d, "user_inbox", ["user_id", "last_seq"], ["user_id"], { last_seq: "new" },
+      users.map((id) => [id, inboxSeq.get(id)]));
+  }
+
+  // Repeats within the batch share their first occurrence's fate.
+  for (const [i, first] of plan.repeats) {
+    const o = outcomes[first]!;
+    outcomes[i] = o.status === "rejected" ? o : { status: "duplicate", message: { ...o.message } };
+  }
+  return outcomes;
+}
+
+function* findExisting(d: Dialect, msgs: readonly NewMessage[]): Program<Map<string, StoredMessage>> {
+  const found = new Map<string, StoredMessage>();
+  for (const chunk of chunks(msgs, IN_CHUNK)) {
+    const rows = yield stmt(
+      `SELECT ${MSG_SELECT} FROM messages m WHERE ${d.pairIn("m.msg_from", "m.msg_id", chunk.length)}`,
+      ...chunk.flatMap((m) => [m.msgFrom, m.msgId]),
+    );
+    for (const r of rows) {
+      const m = toMessage(r);
+      found.set(msgKey(m.msgFrom, m.msgId), m);
+    }
+  }
+  return found;
+}
+
+/** Sets `rejected` outcomes; returns the recipient list of every message that may be stored. */
+function* resolveRecipients(
+  d: Dialect,
+  batch: readonly NewMessage[],
+  fresh: readonly number[],
+  outcomes: CommitOutcome[],
+): Program<Map<number, string[]>> {
+  const sessionIds = sortedUnique(fresh.flatMap((i) => {
+    const r = batch[i]!.recipients;
+    return Array.isArray(r) ? [] : [r.sessionMembersOf];
+  }));
+  const valid = new Map<string, number>();
+  const members = new Map<string, string[]>(sessionIds.map((id) => [id, []]));
+  for (const chunk of chunks(sessionIds, IN_CHUNK)) {
+    const marks = chunk.map(() => "?").join(", ");
+    for (const r of yield stmt(`SELECT session_id, session_valid FROM sessions WHERE session_id IN (${marks})`, ...chunk)) {
+      valid.set(String(r.session_id), num(r.session_valid));
+    }
+    const rows = yield stmt(
+      `SELECT session_id, user_id FROM session_members WHERE session_id IN (${marks}) ORDER BY session_id, ts, user_id`,
+      ...chunk,
+    );
+    for (const r of rows) members.get(String(r.session_id))!.push(String(r.user_id));
+  }
+
+  const memberSets = new Map([...members].map(([id, list]) => [id, new Set(list)]));
+  const out = new Map<number, string[]>();
+  for (const i of fresh) {
+    const m = batch[i]!;
+    if (Array.isArray(m.recipients)) {
+      out.set(i, [...new Set(m.recipients)]);
+      continue;
+    }
+    const id = m.recipients.sessionMembersOf;
+    const state = valid.get(id);
+    const list = members.get(id)!;
+    if (state === undefined) outcomes[i] = { status: "rejected", reason: "no-session" };
+    else if (state !== 0) outcomes[i] = { status: "rejected", reason: "session-closed" };
+    else if (!memberSets.get(id)!.has(m.msgFrom)) outcomes[i] = { status: "rejected", reason: "not-member" };
+    else out.set(i, list);
+  }
+  return out;
+}
+
+/** Makes sure a counter row exists for every id, locks them in sorted order, reads last_seq. */
+function* lockCounters(
+  d: Dialect,
+  table: string,
+  key: string,
+  cols: readonly string[],
+  ids: readonly string[],
+  initial: (id: string) => unknown[],
+): Program<Map<string, number>> {
+  const seqs = new Map<string, number>();
+  for (const chunk of chunks(ids, Math.min(IN_CHUNK, maxRows(d, cols.length)))) {
+    yield { sql: d.insertIgnore(table, cols, [key], chunk.length), params: chunk.flatMap(initial) };
+    const rows = yield stmt(
+      `SELECT ${key}, last_seq FROM ${table} WHERE ${key} IN (${chunk.map(() => "?").join(", ")}) ORDER BY ${key}${d.forUpdate}`,
+      ...chunk,
+    );
+    for (const r of rows) seqs.set(String(r[key]), num(r.last_seq));
+  }
+  for (const id of ids) if (!seqs.has(id)) throw new Error(`${table}: counter row for '${id}' missing after insert`);
+  return seqs;
+}
+
+function* writeCounters(
+  d: Dialect,
+  table: string,
+  cols: readonly string[],
+  key: readonly string[],
+  set: Record<string, "new">,
+  rows: unknown[][],
+): Program<void> {
+  for (const chunk of chunks(rows, maxRows(d, cols.length))) {
+    yield { sql: d.upsert(table, cols, key, chunk.length, set), params: chunk.flat() };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+function msgKey(msgFrom: string, msgId: string): string {
+  return `${msgFrom}\u0000${msgId}`;
+}
+
+function bump(counters: Map<string, number>, id: string): number {
+  const next = counters.get(id)! + 1;
+  counters.set(id, next);
+  return next;
+}
+
+function sortedUnique(ids: readonly string[]): string[] {
+  // Plain code-unit order; any total order works as long as every writer uses the same one.
+  return [...new Set(ids)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function maxRows(d: Dialect, cols: number): number {
+  return Math.max(1, Math.min(INSERT_CHUNK, Math.floor(d.maxParams / cols)));
+}
+
+/** Chunks rows by count and by approximate size (strings count 3 bytes per UTF-16 unit). */
+function chunkRows(rows: readonly unknown[][], rowLimit: number, byteLimit: number): unknown[][][] {
+  const out: unknown[][][] = [];
+  let current: unknown[][] = [];
+  let bytes = 0;
+  for (const row of rows) {
+    const size = row.reduce<number>((n, v) => n + (typeof v === "string" ? v.length * 3 : 8) + 4, 16);
+    if (current.length > 0 && (current.length >= rowLimit || bytes + size > byteLimit)) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(row);
+    bytes += size;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
+/** bigint columns come back as numbers from both drivers; Number() also covers COUNT(*) etc. */
+function num(v: unknown): number {
+  return typeof v === "number" ? v : Number(v);
+}
+
+function str(v: unknown): string {
+  return String(v);
+}
+
+function strOrNull(v: unknown): string | null {
+  return v === null || v === undefined ? null : String(v);
+}
+
+function messageValues(m: StoredMessage): unknown[] {
+  return [
+    m.convId, m.seq, m.msgId, m.msgFrom, m.msgTo, m.msgType, m.msgTime, m.body, m.sessionId,
+    m.compress, m.encode, m.encrypt, m.version, m.createdAt, m.revoked ? 1 : 0,
+  ];
+}
+
+function toMessage(r: Row): StoredMessage {
+  return {
+    convId: str(r.conv_id),
+    seq: num(r.seq),
+    msgId: str(r.msg_id),
+    msgFrom: str(r.msg_from),
+    msgTo: str(r.msg_to),
+    msgType: str(r.msg_type),
+    msgTime: str(r.msg_time),
+    body: str(r.body),
+    sessionId: strOrNull(r.session_id),
+    compress: str(r.compress),
+    encode: str(r.encode),
+    encrypt: str(r.encrypt),
+    version: str(r.version),
+    createdAt: num(r.created_at),
+    revoked: num(r.revoked) !== 0,
+  };
+}
+
+function sessionValues(s: Session): unknown[] {
+  return [
+    s.sessionId, s.sessionType, s.sessionName, s.sessionUser, s.sessionPic, s.sessionValid,
+    s.sessionCreateTime, s.sessionModifyTime, s.sessionDeleteTime,
+  ];
+}
+
+function toSession(r: Row): Session {
+  return {
+    sessionId: str(r.session_id),
+    sessionType: num(r.session_type),
+    sessionName: str(r.session_name),
+    sessionUser: str(r.session_user),
+    sessionPic: strOrNull(r.session_pic),
+    sessionValid: num(r.session_valid),
+    sessionCreateTime: str(r.session_create_time),
+    sessionModifyTime: strOrNull(r.session_modify_time),
+    sessionDeleteTime: strOrNull(r.session_delete_time),
+  };
+}
+
+function memberValues(m: Member): unknown[] {
+  return [m.sessionId, m.userId, m.userName, m.acctLogin, m.pic, m.ts];
+}
+
+function toMember(r: Row): Member {
+  return {
+    sessionId: str(r.session_id),
+    userId: str(r.user_id),
+    userName: str(r.user_name),
+    acctLogin: str(r.acct_login),
+    pic: strOrNull(r.pic),
+    ts: str(r.ts),
+  };
+}

@@ -1,0 +1,448 @@
+// The Store contract suite (DESIGN §6): run unchanged against every implementation.
+// Everything is checked through the public Store API.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  chatConvId,
+  sessionConvId,
+  type CommitOutcome,
+  type Member,
+  type NewMessage,
+  type Session,
+  type Store,
+  type StoredMessage,
+} from "../../src/store/types.js";
+
+export interface StoreFixture {
+  store: Store;
+  /** Another store on the same database (a second instance), when the implementation has one. */
+  second?: () => Promise<Store>;
+  cleanup(): Promise<void>;
+}
+
+let counter = 0;
+const nextId = () => `m${++counter}-${Math.random().toString(36).slice(2, 8)}`;
+
+export function chat(from: string, to: string, extra: Partial<NewMessage> = {}): NewMessage {
+  const msgId = nextId();
+  return {
+    convId: chatConvId(from, to),
+    msgId,
+    msgFrom: from,
+    msgTo: to,
+    msgType: "MTT-000",
+    msgTime: String(1_700_000_000_000 + counter),
+    body: JSON.stringify([{ text: `hello ${msgId}` }]),
+    sessionId: null,
+    compress: "0",
+    encode: "0",
+    encrypt: "0",
+    version: "1.0",
+    recipients: [to, from],
+    ...extra,
+  };
+}
+
+export function post(from: string, sessionId: string, extra: Partial<NewMessage> = {}): NewMessage {
+  return chat(from, sessionId, {
+    convId: sessionConvId(sessionId),
+    msgType: "MTS-000",
+    sessionId,
+    recipients: { sessionMembersOf: sessionId },
+    body: JSON.stringify([{ session_id: sessionId, text: "hello all" }]),
+    ...extra,
+  });
+}
+
+export function sessionOf(sessionId: string, owner: string, extra: Partial<Session> = {}): Session {
+  return {
+    sessionId,
+    sessionType: 1,
+    sessionName: `Session ${sessionId}`,
+    sessionUser: owner,
+    sessionPic: null,
+    sessionValid: 0,
+    sessionCreateTime: "1700000000000",
+    sessionModifyTime: null,
+    sessionDeleteTime: null,
+    ...extra,
+  };
+}
+
+export function memberOf(sessionId: string, userId: string, ts: number, extra: Partial<Member> = {}): Member {
+  return { sessionId, userId, userName: `User ${userId}`, acctLogin: userId, pic: null, ts: String(ts), ...extra };
+}
+
+function stored(o: CommitOutcome | undefined): Extract<CommitOutcome, { status: "stored" }> {
+  expect(o?.status).toBe("stored");
+  return o as Extract<CommitOutcome, { status: "stored" }>;
+}
+
+function duplicate(o: CommitOutcome | undefined): StoredMessage {
+  expect(o?.status).toBe("duplicate");
+  return (o as Extract<CommitOutcome, { status: "duplicate" }>).message;
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+
+export function describeStoreContract(
+  name: string,
+  makeStore: () => Promise<StoreFixture>,
+  opts: { multiInstance?: boolean } = {},
+): void {
+  describe(`Store contract: ${name}`, () => {
+    let fx: StoreFixture | undefined;
+    let store: Store;
+
+    beforeEach(async () => {
+      fx = await makeStore();
+      store = fx.store;
+    });
+    afterEach(async () => {
+      await fx?.cleanup();
+      fx = undefined;
+    });
+
+    const allInbox = (user: string) => store.inboxAfter(user, 0, 100_000);
+    /** Tests that need a second instance on the same database (not applicable to memory). */
+    const multi = (title: string, fn: () => Promise<void>) => {
+      if (opts.multiInstance) it(title, fn);
+    };
+
+    it("stores 1:1 messages with contiguous seqs per conversation and per inbox", async () => {
+      const m1 = chat("alice", "bob");
+      const m2 = chat("bob", "alice");
+      const m3 = chat("alice", "carol");
+      const m4 = chat("alice", "bob");
+      const o1 = stored((await store.commitBatch([m1]))[0]);
+      const o2 = stored((await store.commitBatch([m2]))[0]);
+      const o3 = stored((await store.commitBatch([m3]))[0]);
+      const o4 = stored((await store.commitBatch([m4]))[0]);
+
+      expect([o1.message.seq, o2.message.seq, o4.message.seq]).toEqual([1, 2, 3]);
+      expect(o3.message.seq).toBe(1);
+      expect(o1.inbox).toEqual([{ userId: "bob", inboxSeq: 1 }, { userId: "alice", inboxSeq: 1 }]);
+      expect(o2.inbox).toEqual([{ userId: "alice", inboxSeq: 2 }, { userId: "bob", inboxSeq: 2 }]);
+      expect(o3.inbox).toEqual([{ userId: "carol", inboxSeq: 1 }, { userId: "alice", inboxSeq: 3 }]);
+      expect(o4.inbox).toEqual([{ userId: "bob", inboxSeq: 3 }, { userId: "alice", inboxSeq: 4 }]);
+
+      const msg = o1.message;
+      expect(msg).toMatchObject({
+        convId: chatConvId("alice", "bob"), msgId: m1.msgId, msgFrom: "alice", msgTo: "bob", msgType: "MTT-000",
+        msgTime: m1.msgTime, body: m1.body, sessionId: null, compress: "0", encode: "0", encrypt: "0", version: "1.0",
+        revoked: false,
+      });
+      expect(typeof msg.createdAt).toBe("number");
+      expect(Math.abs(msg.createdAt - Date.now())).toBeLessThan(60_000);
+      expect(await store.findMessage("alice", m1.msgId)).toEqual(msg);
+      expect(await store.findMessage("bob", m1.msgId)).toBeNull();
+
+      const inbox = await allInbox("alice");
+      expect(inbox.map((i) => i.inboxSeq)).toEqual([1, 2, 3, 4]);
+      expect(inbox.map((i) => i.message.msgId)).toEqual([m1.msgId, m2.msgId, m3.msgId, m4.msgId]);
+      expect(inbox.every((i) => i.userId === "alice")).toBe(true);
+      for (const item of inbox) {
+        expect(typeof item.inboxSeq).toBe("number");
+        expect(typeof item.message.seq).toBe("number");
+      }
+      expect(await store.inboxSeqOf("bob", chatConvId("alice", "bob"), 3)).toBe(3);
+      expect(await store.inboxSeqOf("carol", chatConvId("alice", "bob"), 1)).toBeNull();
+      expect(await store.inboxSeqOfMsgId("alice", m3.msgId)).toBe(3);
+      expect(await store.inboxSeqOfMsgId("bob", m3.msgId)).toBeNull();
+      expect(await store.findMessageInConv(chatConvId("alice", "bob"), m2.msgId)).toEqual(o2.message);
+      expect(await store.findMessageInConv(chatConvId("alice", "carol"), m2.msgId)).toBeNull();
+    });
+
+    it("keeps arrival order inside a batch of mixed conversations", async () => {
+      const batch = [chat("a", "b"), chat("a", "c"), chat("b", "a"), chat("c", "a"), chat("a", "b"), chat("a", "a")];
+      const out = (await store.commitBatch(batch)).map(stored);
+      expect(out.map((o) => o.message.msgId)).toEqual(batch.map((m) => m.msgId));
+      expect(out.map((o) => o.message.seq)).toEqual([1, 1, 2, 2, 3, 1]);
+      // a: one entry per message, in batch order; a self-message gets one entry, not two.
+      expect(out.map((o) => o.inbox.find((r) => r.userId === "a")!.inboxSeq)).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(out[5]!.inbox).toEqual([{ userId: "a", inboxSeq: 6 }]);
+      expect((await allInbox("a")).map((i) => i.message.msgId)).toEqual(batch.map((m) => m.msgId));
+      expect((await allInbox("b")).map((i) => i.message.msgId)).toEqual([batch[0]!.msgId, batch[2]!.msgId, batch[4]!.msgId]);
+      const h = await store.history(chatConvId("a", "b"), 0, 10);
+      expect(h.items.map((m) => m.msgId)).toEqual([batch[4]!.msgId, batch[2]!.msgId, batch[0]!.msgId]);
+    });
+
+    it("dedupes inside a batch: the repeat is a duplicate of the first, written once", async () => {
+      const m = chat("alice", "bob");
+      const again = { ...m, body: JSON.stringify([{ text: "changed" }]) };
+      const other = chat("alice", "bob");
+      const out = await store.commitBatch([m, other, again]);
+      const first = stored(out[0]);
+      expect(stored(out[1]).message.seq).toBe(2);
+      expect(duplicate(out[2])).toEqual(first.message);
+      expect((await store.history(chatConvId("alice", "bob"), 0, 10)).total).toBe(2);
+      expect((await allInbox("bob")).map((i) => i.inboxSeq)).toEqual([1, 2]);
+    });
+
+    it("dedupes across batches: the original comes back, nothing is written", async () => {
+      const m = chat("alice", "bob");
+      const first = stored((await store.commitBatch([m]))[0]);
+      const resend = { ...m, body: JSON.stringify([{ text: "resent" }]), msgTime: "1" };
+      const next = chat("alice", "bob");
+      const out = await store.commitBatch([resend, next]);
+      expect(duplicate(out[0])).toEqual(first.message);
+      expect(stored(out[1]).message.seq).toBe(2);
+      expect(stored(out[1]).inbox).toEqual([{ userId: "bob", inboxSeq: 2 }, { userId: "alice", inboxSeq: 2 }]);
+      expect(duplicate((await store.commitBatch([resend]))[0])).toEqual(first.message);
+      expect((await store.history(chatConvId("alice", "bob"), 0, 10)).total).toBe(2);
+      expect((await allInbox("bob")).length).toBe(2);
+      // Same msg_id from another sender is another message (unique per sender only).
+      const theirs = chat("bob", "alice", { msgId: m.msgId });
+      expect(stored((await store.commitBatch([theirs]))[0]).message.seq).toBe(3);
+      expect((await store.findMessageInConv(chatConvId("alice", "bob"), m.msgId))?.msgFrom).toBe("alice");
+      expect(await store.inboxSeqOfMsgId("bob", m.msgId)).toBe(3); // newest of the two
+    });
+
+    it("fans a session message out to every member: one message, one inbox entry each", async () => {
+      await store.sessionCreate(sessionOf("s1", "alice"), [
+        memberOf("s1", "carol", 300),
+        memberOf("s1", "alice", 100),
+        memberOf("s1", "bob", 200),
+        memberOf("s1", "dave", 200),
+      ]);
+      expect((await store.sessionMembers("s1")).map((m) => m.userId)).toEqual(["alice", "bob", "dave", "carol"]);
+      await store.commitBatch([chat("bob", "carol")]); // carol's and bob's inboxes move first
+      const o = stored((await store.commitBatch([post("bob", "s1")]))[0]);
+      expect(o.message).toMatchObject({ convId: sessionConvId("s1"), seq: 1, sessionId: "s1", msgTo: "s1", msgFrom: "bob" });
+      expect(o.inbox).toEqual([
+        { userId: "alice", inboxSeq: 1 },
+        { userId: "bob", inboxSeq: 2 },
+        { userId: "dave", inboxSeq: 1 },
+        { userId: "carol", inboxSeq: 2 },
+      ]);
+      expect((await store.history(sessionConvId("s1"), 0, 10)).total).toBe(1);
+      for (const ref of o.inbox) {
+        const items = await store.inboxAfter(ref.userId, ref.inboxSeq - 1, 10);
+        expect(items).toEqual([{ userId: ref.userId, inboxSeq: ref.inboxSeq, message: o.message }]);
+      }
+      const o2 = stored((await store.commitBatch([post("alice", "s1"), post("carol", "s1")]))[1]);
+      expect(o2.message.seq).toBe(3);
+      expect(o2.inbox.map((r) => r.inboxSeq)).toEqual([3, 4, 3, 4]);
+    });
+
+    it("rejects unknown session, closed session and non-members, writing nothing for them", async () => {
+      await store.sessionCreate(sessionOf("open", "alice"), [memberOf("open", "alice", 1), memberOf("open", "bob", 2)]);
+      await store.sessionCreate(sessionOf("shut", "alice", { sessionValid: 1 }), [memberOf("shut", "alice", 1)]);
+      const noSession = post("alice", "nope");
+      const closed = post("alice", "shut");
+      const outsider = post("mallory", "open");
+      const fine = post("bob", "open");
+      const out = await store.commitBatch([noSession, closed, outsider, fine, { ...outsider }]);
+      expect(out.slice(0, 3)).toEqual([
+        { status: "rejected", reason: "no-session" },
+        { status: "rejected", reason: "session-closed" },
+        { status: "rejected", reason: "not-member" },
+      ]);
+      expect(stored(out[3]).message.seq).toBe(1);
+      expect(out[4]).toEqual({ status: "rejected", reason: "not-member" });
+      for (const m of [noSession, closed, outsider]) expect(await store.findMessage(m.msgFrom, m.msgId)).toBeNull();
+      expect((await store.history(sessionConvId("nope"), 0, 10)).total).toBe(0);
+      expect((await store.history(sessionConvId("shut"), 0, 10)).total).toBe(0);
+      expect((await store.history(sessionConvId("open"), 0, 10)).total).toBe(1);
+      expect(await allInbox("mallory")).toEqual([]);
+      expect((await allInbox("alice")).map((i) => i.message.msgId)).toEqual([fine.msgId]);
+      // A rejected message can be sent again once allowed (nothing of it was kept).
+      const retry = stored((await store.commitBatch([{ ...outsider, msgFrom: "bob" }]))[0]);
+      expect(retry.message.seq).toBe(2);
+    });
+
+    it("pages the inbox in ascending order after a seq", async () => {
+      const sent = range(7).map(() => chat("alice", "bob"));
+      await store.commitBatch(sent.slice(0, 4));
+      await store.commitBatch(sent.slice(4));
+      const p1 = await store.inboxAfter("bob", 0, 3);
+      const p2 = await store.inboxAfter("bob", 3, 3);
+      const p3 = await store.inboxAfter("bob", 6, 3);
+      expect(p1.map((i) => i.inboxSeq)).toEqual([1, 2, 3]);
+      expect(p2.map((i) => i.inboxSeq)).toEqual([4, 5, 6]);
+      expect(p3.map((i) => i.inboxSeq)).toEqual([7]);
+      expect([...p1, ...p2, ...p3].map((i) => i.message.msgId)).toEqual(sent.map((m) => m.msgId));
+      expect(await store.inboxAfter("bob", 7, 3)).toEqual([]);
+      expect(await store.inboxAfter("bob", 0, 0)).toEqual([]);
+      expect(await store.inboxAfter("nobody", 0, 10)).toEqual([]);
+    });
+
+    it("moves device cursors forward only", async () => {
+      expect(await store.cursorGet("alice", "phone")).toBe(0);
+      expect(await store.cursorsOf("alice")).toEqual({});
+      await store.cursorAdvance("alice", "phone", 5);
+      expect(await store.cursorGet("alice", "phone")).toBe(5);
+      await store.cursorAdvance("alice", "phone", 3);
+      expect(await store.cursorGet("alice", "phone")).toBe(5);
+      await store.cursorAdvance("alice", "phone", 9);
+      await store.cursorAdvance("alice", "desk", 2);
+      await store.cursorAdvance("bob", "phone", 1);
+      expect(await store.cursorGet("alice", "phone")).toBe(9);
+      expect(await store.cursorsOf("alice")).toEqual({ desk: 2, phone: 9 });
+      expect(await store.cursorGet("alice", "tablet")).toBe(0);
+    });
+
+    it("returns history newest first with a total, by offset and limit", async () => {
+      const conv = chatConvId("alice", "bob");
+      const sent = range(5).map((i) => (i % 2 ? chat("alice", "bob") : chat("bob", "alice")));
+      await store.commitBatch(sent);
+      await store.commitBatch([chat("alice", "carol")]);
+      const p1 = await store.history(conv, 0, 2);
+      expect(p1.total).toBe(5);
+      expect(p1.items.map((m) => m.seq)).toEqual([5, 4]);
+      expect(p1.items[0]!.msgId).toBe(sent[4]!.msgId);
+      expect((await store.history(conv, 2, 2)).items.map((m) => m.seq)).toEqual([3, 2]);
+      expect(await store.history(conv, 4, 2)).toMatchObject({ total: 5, items: [{ seq: 1, msgId: sent[0]!.msgId }] });
+      expect(await store.history(conv, 10, 2)).toEqual({ total: 5, items: [] });
+      expect(await store.history(chatConvId("x", "y"), 0, 2)).toEqual({ total: 0, items: [] });
+    });
+
+    it("round-trips emoji and CJK (utf8mb4), and keeps distinct ids distinct", async () => {
+      const text = "😀 中文 🎉";
+      await store.sessionCreate(sessionOf("emo", "alice", { sessionName: text, sessionPic: "pic-😀" }), [
+        memberOf("emo", "alice", 1, { userName: `Alice ${text}` }),
+        memberOf("emo", "bob", 2, { userName: "Bob 🎉", pic: "p🎉" }),
+      ]);
+      const s = await store.sessionGet("emo");
+      expect(s).toEqual(sessionOf("emo", "alice", { sessionName: text, sessionPic: "pic-😀" }));
+      expect((await store.sessionMembers("emo")).map((m) => [m.userName, m.pic])).toEqual([[`Alice ${text}`, null], ["Bob 🎉", "p🎉"]]);
+
+      const body = JSON.stringify([{ session_id: "emo", text }]);
+      const o = stored((await store.commitBatch([post("alice", "emo", { body })]))[0]);
+      expect(o.message.body).toBe(body);
+      expect((await store.inboxAfter("bob", 0, 1))[0]!.message.body).toBe(body);
+      expect((await store.history(sessionConvId("emo"), 0, 1)).items[0]!.body).toBe(body);
+
+      // Binary comparison: different emoji and different case are different msg_ids.
+      const ids = ["😀", "🎉", "abc", "ABC", "\u00e9", "e\u0301"];
+      const out = await store.commitBatch(ids.map((msgId) => chat("alice", "bob", { msgId, body: JSON.stringify([{ text: msgId }]) })));
+      expect(out.map((x) => x.status)).toEqual(ids.map(() => "stored"));
+      for (const id of ids) expect((await store.findMessage("alice", id))?.body).toBe(JSON.stringify([{ text: id }]));
+    });
+
+    it("stores large bodies (over 64 KB) and large fan-outs in one batch", async () => {
+      const big = JSON.stringify([{ text: "😀".repeat(40_000) }]); // 160 KB of UTF-8
+      const o = stored((await store.commitBatch([chat("alice", "bob", { body: big })]))[0]);
+      expect((await store.findMessage("alice", o.message.msgId))?.body).toBe(big);
+
+      const users = range(60).map((i) => `u${String(i).padStart(3, "0")}`);
+      await store.sessionCreate(sessionOf("big", users[0]!), users.map((u, i) => memberOf("big", u, i)));
+      const batch = range(50).map((i) => post(users[i % users.length]!, "big"));
+      const out = (await store.commitBatch(batch)).map(stored);
+      expect(out.map((x) => x.message.seq)).toEqual(range(50));
+      expect(out.flatMap((x) => x.inbox).length).toBe(3000);
+      const inbox = await store.inboxAfter("u059", 0, 1000);
+      expect(inbox.map((i) => i.inboxSeq)).toEqual(range(50));
+      expect(inbox.map((i) => i.message.seq)).toEqual(range(50));
+    });
+
+    it("rolls a failing batch back entirely", async () => {
+      await store.commitBatch([chat("alice", "bob")]);
+      const ok1 = chat("alice", "bob");
+      const ok2 = chat("carol", "dave");
+      const tooLong = chat("alice", "bob", { msgId: "x".repeat(65) });
+      await expect(store.commitBatch([ok1, ok2, tooLong])).rejects.toThrow();
+      expect(await store.findMessage("alice", ok1.msgId)).toBeNull();
+      expect(await store.findMessage("carol", ok2.msgId)).toBeNull();
+      expect((await store.history(chatConvId("alice", "bob"), 0, 10)).total).toBe(1);
+      expect(await allInbox("dave")).toEqual([]);
+      // Counters were not advanced either: the next commit continues without a gap.
+      const out = (await store.commitBatch([ok1, ok2])).map(stored);
+      expect(out.map((x) => x.message.seq)).toEqual([2, 1]);
+      expect(out[0]!.inbox).toEqual([{ userId: "bob", inboxSeq: 2 }, { userId: "alice", inboxSeq: 2 }]);
+      expect(out[1]!.inbox).toEqual([{ userId: "dave", inboxSeq: 1 }, { userId: "carol", inboxSeq: 1 }]);
+      // A session whose member row is invalid is not created at all.
+      await expect(store.sessionCreate(sessionOf("bad", "alice"), [memberOf("bad", "alice", 1), memberOf("bad", "bob", 2, { ts: "9".repeat(21) })])).rejects.toThrow();
+      expect(await store.sessionGet("bad")).toBeNull();
+      expect(await store.sessionMembers("bad")).toEqual([]);
+    });
+
+    it("keeps sessions: get, members, no duplicates", async () => {
+      expect(await store.sessionGet("none")).toBeNull();
+      expect(await store.sessionMembers("none")).toEqual([]);
+      const s = sessionOf("s", "alice", { sessionPic: "p", sessionModifyTime: "1700000000001", sessionType: 2 });
+      await store.sessionCreate(s, [memberOf("s", "alice", 5, { pic: "a.png" })]);
+      expect(await store.sessionGet("s")).toEqual(s);
+      expect(await store.sessionMembers("s")).toEqual([memberOf("s", "alice", 5, { pic: "a.png" })]);
+      await expect(store.sessionCreate(s, [])).rejects.toThrow();
+      await store.sessionCreate(sessionOf("empty", "alice"), []);
+      expect(await store.sessionMembers("empty")).toEqual([]);
+      await store.ping();
+    });
+
+    it("lands 200 concurrent commitBatch calls with contiguous seqs, no gaps or repeats", async () => {
+      const users = ["u0", "u1", "u2", "u3", "u4"];
+      await store.sessionCreate(sessionOf("crowd", "u0"), users.map((u, i) => memberOf("crowd", u, i)));
+      let rnd = 42;
+      const pick = () => users[(rnd = (rnd * 1103515245 + 12345) % 2 ** 31) % users.length]!;
+      const calls = range(200).map((i) =>
+        range(2).map(() => {
+          if (i % 7 === 0) return post(pick(), "crowd");
+          const from = pick();
+          let to = pick();
+          if (to === from) to = users[(users.indexOf(from) + 1) % users.length]!;
+          return chat(from, to);
+        }),
+      );
+      const results = await Promise.all(calls.map((b) => store.commitBatch(b)));
+      const all = results.flat().map(stored);
+      expect(all.length).toBe(400);
+
+      const byConv = new Map<string, number[]>();
+      const byUser = new Map<string, number[]>();
+      for (const o of all) {
+        byConv.set(o.message.convId, [...(byConv.get(o.message.convId) ?? []), o.message.seq]);
+        for (const r of o.inbox) byUser.set(r.userId, [...(byUser.get(r.userId) ?? []), r.inboxSeq]);
+      }
+      for (const [conv, seqs] of byConv) {
+        expect(seqs.sort((a, b) => a - b)).toEqual(range(seqs.length));
+        expect((await store.history(conv, 0, 1)).total).toBe(seqs.length);
+      }
+      for (const [user, seqs] of byUser) {
+        expect(seqs.sort((a, b) => a - b)).toEqual(range(seqs.length));
+        const inbox = await allInbox(user);
+        expect(inbox.map((i) => i.inboxSeq)).toEqual(range(seqs.length));
+      }
+      // Inside each call, arrival order holds per conversation.
+      for (const r of results) {
+        const [a, b] = r.map(stored);
+        if (a!.message.convId === b!.message.convId) expect(a!.message.seq).toBeLessThan(b!.message.seq);
+      }
+    });
+
+    multi("dedupes against rows another instance committed", async () => {
+      const other = await fx!.second!();
+      try {
+        const m = chat("alice", "bob");
+        const first = stored((await store.commitBatch([m]))[0]);
+        // The other instance has never seen this id: the table answers, not a cache.
+        expect(duplicate((await other.commitBatch([{ ...m, body: "[]" }]))[0])).toEqual(first.message);
+        const next = stored((await other.commitBatch([chat("alice", "bob")]))[0]);
+        expect(next.message.seq).toBe(2);
+        expect(next.inbox).toEqual([{ userId: "bob", inboxSeq: 2 }, { userId: "alice", inboxSeq: 2 }]);
+      } finally {
+        await other.close();
+      }
+    });
+
+    multi("numbers correctly when two instances write the same conversations at once", async () => {
+      const other = await fx!.second!();
+      try {
+        const shared = range(20).map(() => chat("alice", "bob"));
+        // Call i and call i + 20 send the same message, one through each instance.
+        const calls = range(40).map((i) => ({ s: i <= 20 ? store : other, batch: [chat(i % 3 ? "alice" : "bob", "carol"), shared[(i - 1) % 20]!] }));
+        const results = (await Promise.all(calls.map((c) => c.s.commitBatch(c.batch)))).flat();
+        // Each shared message is stored exactly once; its resend is a duplicate with the same seq.
+        const sharedOutcomes = results.filter((o) => o.status !== "rejected" && o.message.convId === chatConvId("alice", "bob"));
+        expect(sharedOutcomes.filter((o) => o.status === "stored").length).toBe(20);
+        expect(sharedOutcomes.filter((o) => o.status === "duplicate").length).toBe(20);
+        const h = await store.history(chatConvId("alice", "bob"), 0, 100);
+        expect(h.items.map((m) => m.seq).reverse()).toEqual(range(20));
+        expect((await allInbox("carol")).map((i) => i.inboxSeq)).toEqual(range(40));
+        const fromBob = calls.filter((c) => c.batch[0]!.msgFrom === "bob").length;
+        expect((await allInbox("bob")).map((i) => i.inboxSeq)).toEqual(range(20 + fromBob));
+      } finally {
+        await other.close();
+      }
+    });
+  });
+}

@@ -1,0 +1,135 @@
+// MySQL/MariaDB: the server from TLIM_TEST_MYSQL_URL must be reachable; if it is not, these tests
+// fail (DESIGN §6), they are never skipped.
+import mysql from "mysql2/promise";
+import { DataSource } from "typeorm";
+import type { MysqlDataSourceOptions } from "typeorm/driver/mysql/MysqlDataSourceOptions.js";
+import { describe, expect, it } from "vitest";
+import { openStore } from "../../src/store/open.js";
+import { createDataSource } from "../../src/store/sql/datasource.js";
+import { migrationStatus, runMigrations } from "../../src/store/sql/migrations/run.js";
+import { chatConvId } from "../../src/store/types.js";
+import { createTestDatabase, type TestDatabase } from "../support/mysql.js";
+import { chat, describeStoreContract } from "./contract.js";
+
+describeStoreContract(
+  "MySQL/MariaDB",
+  async () => {
+    const db = await createTestDatabase("store");
+    try {
+      const store = await openStore(db.url, { migrate: true });
+      return {
+        store,
+        second: () => openStore(db.url),
+        cleanup: async () => {
+          await store.close();
+          await db.drop();
+        },
+      };
+    } catch (err) {
+      await db.drop();
+      throw err;
+    }
+  },
+  { multiInstance: true },
+);
+
+async function withDb(fn: (db: TestDatabase) => Promise<void>): Promise<void> {
+  const db = await createTestDatabase("schema");
+  try {
+    await fn(db);
+  } finally {
+    await db.drop();
+  }
+}
+
+async function raw<T>(url: string, fn: (c: mysql.Connection) => Promise<T>): Promise<T> {
+  const c = await mysql.createConnection(url);
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+describe("MySQL/MariaDB schema and connection", () => {
+  it("migrates on request only, once", () =>
+    withDb(async ({ url }) => {
+      await expect(openStore(url)).rejects.toThrow(/needs migrations \(Init1795000000000\).*tlim migrate/);
+      expect(await migrationStatus(url)).toEqual({ applied: [], pending: ["Init1795000000000"] });
+      expect(await runMigrations(url)).toEqual(["Init1795000000000"]);
+      expect(await migrationStatus(url)).toEqual({ applied: ["Init1795000000000"], pending: [] });
+      expect(await runMigrations(url)).toEqual([]);
+    }));
+
+  it("has exactly the schema of the entities after the migrations (no drift)", () =>
+    withDb(async ({ url }) => {
+      await runMigrations(url);
+      // TypeORM reads MariaDB's information_schema right only under type "mariadb" (it reports
+      // DEFAULT NULL as the string 'NULL'); the store itself uses type "mysql" for both.
+      const mariadb = await raw(url, async (c) => /mariadb/i.test(String((await c.query<mysql.RowDataPacket[]>("SELECT VERSION() AS v"))[0][0]!.v)));
+      const base = createDataSource(url);
+      const ds = mariadb ? new DataSource({ ...(base.options as MysqlDataSourceOptions), type: "mariadb" }) : base;
+      await ds.initialize();
+      try {
+        const log = await ds.driver.createSchemaBuilder().log();
+        expect(log.upQueries.map((q) => q.query)).toEqual([]);
+      } finally {
+        await ds.destroy();
+      }
+    }));
+
+  it("is utf8mb4 everywhere, binary collation, MEDIUMTEXT bodies", () =>
+    withDb(async ({ url }) => {
+      await runMigrations(url);
+      const name = new URL(url).pathname.slice(1);
+      await raw(url, async (c) => {
+        const [tables] = await c.query<mysql.RowDataPacket[]>(
+          "SELECT TABLE_NAME, TABLE_COLLATION FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME <> 'tlim_migrations'",
+          [name],
+        );
+        expect(tables.length).toBe(7);
+        for (const t of tables) expect(t.TABLE_COLLATION).toBe("utf8mb4_bin");
+        const [cols] = await c.query<mysql.RowDataPacket[]>(
+          "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, CHARACTER_SET_NAME, COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND CHARACTER_SET_NAME IS NOT NULL AND TABLE_NAME <> 'tlim_migrations'",
+          [name],
+        );
+        expect(cols.length).toBeGreaterThan(30);
+        for (const col of cols) expect([col.TABLE_NAME, col.COLUMN_NAME, col.CHARACTER_SET_NAME, col.COLLATION_NAME]).toEqual([col.TABLE_NAME, col.COLUMN_NAME, "utf8mb4", "utf8mb4_bin"]);
+        expect(cols.find((col) => col.TABLE_NAME === "messages" && col.COLUMN_NAME === "body")?.DATA_TYPE).toBe("mediumtext");
+      });
+    }));
+
+  it("works with synchronize (tests only)", () =>
+    withDb(async ({ url }) => {
+      const store = await openStore(url, { synchronize: true });
+      try {
+        const [o] = await store.commitBatch([chat("a", "b", { body: "[\"😀\"]" })]);
+        expect(o).toMatchObject({ status: "stored", message: { seq: 1, body: "[\"😀\"]" } });
+      } finally {
+        await store.close();
+      }
+    }));
+
+  it("leaves revoked messages out of history and inbox, but finds them", () =>
+    withDb(async ({ url }) => {
+      const store = await openStore(url, { migrate: true });
+      try {
+        const ms = [chat("a", "b"), chat("a", "b"), chat("b", "a")];
+        await store.commitBatch(ms);
+        await raw(url, (c) => c.query("UPDATE messages SET revoked = 1 WHERE msg_id = ?", [ms[1]!.msgId]));
+        const h = await store.history(chatConvId("a", "b"), 0, 10);
+        expect(h.total).toBe(2);
+        expect(h.items.map((m) => m.seq)).toEqual([3, 1]);
+        expect((await store.inboxAfter("b", 0, 10)).map((i) => i.inboxSeq)).toEqual([1, 3]);
+        expect(await store.findMessage("a", ms[1]!.msgId)).toMatchObject({ seq: 2, revoked: true });
+      } finally {
+        await store.close();
+      }
+    }));
+
+  it("fails fast when the server cannot be reached", async () => {
+    const started = Date.now();
+    await expect(openStore("mysql://root@127.0.0.1:1/nope")).rejects.toThrow(/cannot open database/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});

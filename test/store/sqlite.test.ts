@@ -1,0 +1,98 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterAll, describe, expect, it } from "vitest";
+import { openStore } from "../../src/store/open.js";
+import { createDataSource } from "../../src/store/sql/datasource.js";
+import { migrationStatus, runMigrations } from "../../src/store/sql/migrations/run.js";
+import { chatConvId } from "../../src/store/types.js";
+import { chat, describeStoreContract } from "./contract.js";
+
+const root = mkdtempSync(join(tmpdir(), "tlim-store-sqlite-"));
+let n = 0;
+/** A fresh database file in a directory that does not exist yet (the store creates it). */
+const freshUrl = () => `sqlite:${join(root, `d${++n}`, "tlim.sqlite")}`;
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describeStoreContract(
+  "SQLite",
+  async () => {
+    const url = freshUrl();
+    const store = await openStore(url, { migrate: true });
+    return { store, second: () => openStore(url), cleanup: () => store.close() };
+  },
+  { multiInstance: true },
+);
+
+describe("SQLite schema and connection", () => {
+  it("migrates on request only, once", async () => {
+    const url = freshUrl();
+    await expect(openStore(url)).rejects.toThrow(/needs migrations \(Init1795000000000\).*tlim migrate/);
+    expect(await migrationStatus(url)).toEqual({ applied: [], pending: ["Init1795000000000"] });
+    expect(await runMigrations(url)).toEqual(["Init1795000000000"]);
+    expect(await migrationStatus(url)).toEqual({ applied: ["Init1795000000000"], pending: [] });
+    expect(await runMigrations(url)).toEqual([]);
+    const store = await openStore(url); // no migrate: the schema is already there
+    await store.commitBatch([chat("a", "b")]);
+    await store.close();
+  });
+
+  it("has exactly the schema of the entities after the migrations (no drift)", async () => {
+    const url = freshUrl();
+    await runMigrations(url);
+    const ds = createDataSource(url);
+    await ds.initialize();
+    try {
+      const log = await ds.driver.createSchemaBuilder().log();
+      expect(log.upQueries.map((q) => q.query)).toEqual([]);
+    } finally {
+      await ds.destroy();
+    }
+  });
+
+  it("opens with WAL, synchronous=FULL and a busy timeout", async () => {
+    const ds = createDataSource(freshUrl());
+    await ds.initialize();
+    try {
+      expect(await ds.query("PRAGMA journal_mode")).toEqual([{ journal_mode: "wal" }]);
+      expect(await ds.query("PRAGMA synchronous")).toEqual([{ synchronous: 2 }]);
+      expect(Number((await ds.query("PRAGMA busy_timeout"))[0].timeout)).toBeGreaterThan(0);
+    } finally {
+      await ds.destroy();
+    }
+  });
+
+  it("works in memory and with synchronize (tests only)", async () => {
+    for (const [url, opts] of [["sqlite::memory:", { migrate: true }], ["sqlite::memory:", { synchronize: true }], [freshUrl(), { synchronize: true }]] as const) {
+      const store = await openStore(url, opts);
+      const [o] = await store.commitBatch([chat("a", "b")]);
+      expect(o).toMatchObject({ status: "stored", message: { seq: 1 } });
+      await store.ping();
+      await store.close();
+    }
+  });
+
+  it("leaves revoked messages out of history and inbox, but finds them", async () => {
+    const url = freshUrl();
+    const store = await openStore(url, { migrate: true });
+    try {
+      const ms = [chat("a", "b"), chat("a", "b"), chat("b", "a")];
+      await store.commitBatch(ms);
+      const raw = new Database(url.slice("sqlite:".length));
+      raw.prepare("UPDATE messages SET revoked = 1 WHERE msg_id = ?").run(ms[1]!.msgId);
+      raw.close();
+      const h = await store.history(chatConvId("a", "b"), 0, 10);
+      expect(h.total).toBe(2);
+      expect(h.items.map((m) => m.seq)).toEqual([3, 1]);
+      expect((await store.inboxAfter("b", 0, 10)).map((i) => i.inboxSeq)).toEqual([1, 3]);
+      expect(await store.findMessage("a", ms[1]!.msgId)).toMatchObject({ seq: 2, revoked: true });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("rejects a URL it does not understand", async () => {
+    await expect(openStore("postgres://x/y")).rejects.toThrow(/sqlite:, mysql:\/\/ or mariadb:\/\//);
+  });
+});
