@@ -1,0 +1,118 @@
+// The user's entry points: `tlim --help`, `tlim migrate`, `tlim start` as a real process.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { OPTIONS } from "../../src/config.js";
+import { createTestDatabase } from "../support/mysql.js";
+import { startProsody, type ProsodyHandle } from "../support/prosody.js";
+import { connectClient, type TestClient } from "../support/xmpp-client.js";
+import { envelope, isMessageWithId, sleep, tlimMessage } from "../support/tlim-stanzas.js";
+
+const BIN = new URL("../../bin/tlim.js", import.meta.url).pathname;
+const cleanEnv = () => Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("TLIM_")));
+const run = (args: string[], env: Record<string, string> = {}, cwd?: string) =>
+  spawnSync(process.execPath, [BIN, ...args], { env: { ...cleanEnv(), ...env }, cwd, encoding: "utf8", timeout: 60000 });
+
+describe("tlim command line", () => {
+  it("--help documents every command and every configuration variable", () => {
+    const r = run(["--help"]);
+    expect(r.status).toBe(0);
+    for (const cmd of ["start", "migrate"]) expect(r.stdout).toContain(cmd);
+    for (const o of Object.values(OPTIONS)) expect(r.stdout).toContain(o.env);
+  });
+
+  it("refuses a bad configuration, listing every problem at once, with exit status 2", () => {
+    const r = run(["start"], { TLIM_HTTP_PORT: "eighty", TLIM_DB_URL: "postgres://x" });
+    expect(r.status).toBe(2);
+    for (const name of ["TLIM_HTTP_PORT", "TLIM_DB_URL", "TLIM_XMPP_SECRET", "TLIM_API_SECRET"]) expect(r.stderr).toContain(name);
+  });
+
+  it("migrate creates the schema on SQLite and on MariaDB, and is idempotent", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tlim-cli-"));
+    const mysql = await createTestDatabase("cli");
+    try {
+      for (const url of [`sqlite:${join(dir, "sub", "t.sqlite")}`, mysql.url]) {
+        const first = run(["migrate"], { TLIM_DB_URL: url });
+        expect(first.status, first.stderr).toBe(0);
+        expect(first.stdout).toContain("applied");
+        const second = run(["migrate"], { TLIM_DB_URL: url });
+        expect(second.stdout).toContain("up to date");
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await mysql.drop();
+    }
+  });
+});
+
+describe("tlim start (a real process) on its default embedded SQLite", () => {
+  let prosody: ProsodyHandle;
+  let proc: ChildProcess;
+  let cwd: string;
+  let output = "";
+  const clients: TestClient[] = [];
+  const port = 20000 + Math.floor(Math.random() * 20000);
+
+  beforeAll(async () => {
+    prosody = await startProsody({ users: [["c1", "pw"], ["c2", "pw"]] });
+    cwd = mkdtempSync(join(tmpdir(), "tlim-start-"));
+    // The file gives some values, the environment the rest (and would win on a conflict).
+    writeFileSync(join(cwd, "tlim.config.json"), JSON.stringify({ xmppDomain: prosody.componentDomain, httpPort: 1 }));
+    proc = spawn(process.execPath, [BIN, "start"], {
+      cwd,
+      env: {
+        ...cleanEnv(),
+        TLIM_XMPP_SERVICE: prosody.componentService,
+        TLIM_XMPP_SECRET: prosody.componentSecret,
+        TLIM_USER_DOMAIN: prosody.userDomain,
+        TLIM_HTTP_PORT: String(port),
+        TLIM_API_SECRET: "k",
+      },
+    });
+    proc.stdout!.on("data", (d) => (output += d));
+    proc.stderr!.on("data", (d) => (output += d));
+    const until = Date.now() + 30000;
+    for (;;) {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null);
+      if (res?.status === 200) break;
+      if (Date.now() > until || proc.exitCode !== null) throw new Error(`tlim did not become healthy:\n${output}`);
+      await sleep(200);
+    }
+  });
+
+  afterAll(async () => {
+    for (const c of clients) await c.stop();
+    if (proc && proc.exitCode === null) proc.kill("SIGKILL");
+    await prosody?.stop();
+    rmSync(cwd, { recursive: true, force: true });
+  });
+
+  it("relays a message between two real clients and writes ./data/tlim.sqlite", async () => {
+    const c1 = await connectClient(prosody, "c1", "pw");
+    const c2 = await connectClient(prosody, "c2", "pw");
+    clients.push(c1, c2);
+    await c2.sendPresenceTo(prosody.componentDomain);
+    await sleep(150);
+    const env = envelope({ msg_from: "c1", msg_to: "c2", msg_type: "MTT-000", body: [{ text: "via the cli" }] });
+    await c1.send(tlimMessage(`c2@${prosody.componentDomain}`, env));
+    await c2.waitFor(isMessageWithId(env.msg_id));
+    const h = await fetch(`http://127.0.0.1:${port}/plugins/tlim/findChatHistory?user_id=c1&session_id=c2`, { headers: { authorization: "Bearer k" } });
+    expect(((await h.json()) as any).total).toBe(1);
+    expect(output).toContain("xmpp link: online");
+    expect(existsSync(join(cwd, "data", "tlim.sqlite"))).toBe(true);
+  });
+
+  it("reports the XMPP link down in /healthz (503) while Prosody is away, and stops cleanly on SIGTERM", async () => {
+    await prosody.kill();
+    await sleep(300);
+    const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as any).database).toBe("up");
+    await prosody.restart();
+    proc.kill("SIGTERM");
+    const code = await new Promise<number | null>((r) => proc.once("exit", (c) => r(c)));
+    expect(code).toBe(0);
+  });
+});

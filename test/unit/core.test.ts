@@ -1,0 +1,176 @@
+// Core dispatch and the group-commit writer, on the in-memory store (no I/O).
+import { pino } from "pino";
+import { describe, expect, it } from "vitest";
+import { ImCore } from "../../src/core/im.js";
+import { HandlerRegistry } from "../../src/core/registry.js";
+import type { DeliverySink, Inbound } from "../../src/core/types.js";
+import { GroupCommitWriter } from "../../src/core/writer.js";
+import { decodeEnvelope } from "../../src/protocol/envelope.js";
+import { ImError } from "../../src/protocol/errors.js";
+import { MemoryStore } from "../../src/store/memory.js";
+import type { InboxItem, NewMessage, Store } from "../../src/store/types.js";
+
+const silent = pino({ level: "silent" });
+
+function inbound(user: string, env: Record<string, unknown>, node: string | null = null): Inbound {
+  return {
+    sender: { userId: user, resource: "r" },
+    addressedNode: node,
+    envelope: decodeEnvelope(JSON.stringify({ msg_id: `id-${Math.random()}`, msg_time: "1", ...env })),
+  };
+}
+
+function makeCore(store: Store = new MemoryStore()) {
+  const core = new ImCore(store, { maxTextChars: 3000, writeBatchMax: 100, syncPageSize: 2 }, silent);
+  const pushed: InboxItem[] = [];
+  const sink: DeliverySink = { name: "test", push: (i) => pushed.push(i) };
+  core.addSink(sink);
+  return { core, pushed, store };
+}
+
+async function refusal(p: Promise<unknown>): Promise<ImError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof ImError) return err;
+    throw err;
+  }
+  throw new Error("expected a refusal");
+}
+
+describe("HandlerRegistry", () => {
+  it("rejects a code registered twice, at start-up", () => {
+    const h = { types: ["MTT-000"], handle: async () => ({ kind: "passed" as const, to: "x", envelope: {} as never }) };
+    expect(() => new HandlerRegistry([h, h])).toThrow(/registered twice/);
+  });
+
+  it("finds exact codes first, then the class fallback", () => {
+    const r = new HandlerRegistry();
+    expect(r.lookup("MTT-000", "MTT")!.types).toContain("MTT-000");
+    expect(r.lookup("MTT-777", "MTT")!.types).toContain("MTT-*");
+    expect(r.lookup("MTC-000", "MTC")!.types).toContain("MTC-*");
+  });
+});
+
+describe("GroupCommitWriter", () => {
+  it("commits what accumulated in one transaction, in arrival order", async () => {
+    const store = new MemoryStore();
+    const batches: number[] = [];
+    const spy = new Proxy(store, {
+      get(target, prop, recv) {
+        if (prop === "commitBatch") return (b: NewMessage[]) => (batches.push(b.length), target.commitBatch(b));
+        return Reflect.get(target, prop, recv);
+      },
+    });
+    const order: number[] = [];
+    const writer = new GroupCommitWriter(spy, 100, { committed: (o) => o.status === "stored" && order.push(o.message.seq) });
+    const msgs = Array.from({ length: 10 }, (_, i): NewMessage => ({
+      convId: "chat:a:b", msgId: `m${i}`, msgFrom: "a", msgTo: "b", msgType: "MTT-000", msgTime: "1",
+      body: "[]", sessionId: null, recipients: ["b", "a"], compress: "0", encode: "0", encrypt: "0", version: "2.1.0",
+    }));
+    const outcomes = await Promise.all(msgs.map((m) => writer.submit(m)));
+    expect(batches).toEqual([10]);
+    expect(outcomes.map((o) => (o.status === "stored" ? o.message.seq : -1))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(order).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  it("fails every message of a failed batch and keeps working", async () => {
+    let fail = true;
+    const store = new MemoryStore();
+    const flaky = new Proxy(store, {
+      get(target, prop, recv) {
+        if (prop === "commitBatch") return (b: NewMessage[]) => (fail ? Promise.reject(new Error("db down")) : target.commitBatch(b));
+        return Reflect.get(target, prop, recv);
+      },
+    });
+    const writer = new GroupCommitWriter(flaky, 10);
+    const m: NewMessage = { convId: "chat:a:b", msgId: "x", msgFrom: "a", msgTo: "b", msgType: "MTT-000", msgTime: "1", body: "[]", sessionId: null, recipients: ["b"], compress: "0", encode: "0", encrypt: "0", version: "2.1.0" };
+    await expect(writer.submit(m)).rejects.toThrow("db down");
+    fail = false;
+    expect((await writer.submit(m)).status).toBe("stored");
+  });
+});
+
+describe("ImCore.submit", () => {
+  it("stores a 1:1 message and pushes an inbox entry to recipient and sender, once", async () => {
+    const { core, pushed } = makeCore();
+    const msg = inbound("alice", { msg_from: "alice", msg_to: "bob", msg_type: "MTT-000", body: [{ text: "hi" }] }, "bob");
+    const r = await core.submit(msg);
+    expect(r.kind).toBe("stored");
+    expect(pushed.map((p) => [p.userId, p.inboxSeq])).toEqual([["bob", 1], ["alice", 1]]);
+    const again = await core.submit({ ...msg, envelope: { ...msg.envelope } });
+    expect(again.kind).toBe("duplicate");
+    expect(pushed).toHaveLength(2);
+  });
+
+  it("fills an empty msg_from from the sender and refuses a different one", async () => {
+    const { core } = makeCore();
+    const ok = await core.submit(inbound("alice", { msg_to: "bob", msg_type: "MTT-000", body: [{ text: "x" }] }));
+    expect(ok.kind === "stored" && ok.message.msgFrom).toBe("alice");
+    const err = await refusal(core.submit(inbound("mallory", { msg_from: "alice", msg_to: "bob", msg_type: "MTT-000", body: [{ text: "x" }] })));
+    expect(err.info.condition).toBe("forbidden");
+  });
+
+  it("refuses an address that contradicts the envelope, and a missing peer", async () => {
+    const { core } = makeCore();
+    expect((await refusal(core.submit(inbound("a", { msg_from: "a", msg_to: "b", msg_type: "MTT-000", body: [{ text: "x" }] }, "c")))).code).toBe("error-000");
+    expect((await refusal(core.submit(inbound("a", { msg_from: "a", msg_type: "MTT-000", body: [{ text: "x" }] })))).code).toBe("error-000");
+  });
+
+  it("checks body rules per type: text length, fileId", async () => {
+    const { core } = makeCore();
+    const long = "😀".repeat(3001);
+    expect((await refusal(core.submit(inbound("a", { msg_from: "a", msg_to: "b", msg_type: "MTT-000", body: [{ text: long }] })))).code).toBe("error-013");
+    expect((await core.submit(inbound("a", { msg_from: "a", msg_to: "b", msg_type: "MTT-000", body: [{ text: "😀".repeat(3000) }] }))).kind).toBe("stored");
+    expect((await refusal(core.submit(inbound("a", { msg_from: "a", msg_to: "b", msg_type: "MTT-001", body: [{ text: "no file" }] })))).code).toBe("error-000");
+  });
+
+  it("needs membership for session posts, and an existing session", async () => {
+    const { core, pushed } = makeCore();
+    const { session } = await core.createSession({ sessionType: 0, owner: "a", members: [{ userId: "b" }] });
+    const sid = session.sessionId;
+    const r = await core.submit(inbound("b", { msg_from: "b", msg_to: sid, msg_type: "MTS-000", body: [{ session_id: sid, text: "x" }] }));
+    expect(r.kind).toBe("stored");
+    expect(pushed.map((p) => p.userId).sort()).toEqual(["a", "b"]);
+    expect((await refusal(core.submit(inbound("z", { msg_from: "z", msg_type: "MTS-000", body: [{ session_id: sid, text: "x" }] })))).code).toBe("error-012");
+    expect((await refusal(core.submit(inbound("z", { msg_from: "z", msg_type: "MTS-000", body: [{ session_id: "nope", text: "x" }] })))).code).toBe("error-009");
+    expect((await refusal(core.submit(inbound("z", { msg_from: "z", msg_type: "MTS-000", body: [{ text: "x" }] })))).code).toBe("error-007");
+  });
+
+  it("passes MTC and client MTB through unstored", async () => {
+    const { core, pushed } = makeCore();
+    const r = await core.submit(inbound("a", { msg_from: "a", msg_to: "b", msg_type: "MTC-000", body: [{ msg_id: "x" }] }));
+    expect(r).toMatchObject({ kind: "passed", to: "b" });
+    expect(pushed).toHaveLength(0);
+  });
+
+  it("turns an unexpected failure into one internal error reply", async () => {
+    const store = new MemoryStore();
+    const broken = new Proxy(store, {
+      get(target, prop, recv) {
+        if (prop === "commitBatch") return () => Promise.reject(new Error("disk on fire"));
+        return Reflect.get(target, prop, recv);
+      },
+    });
+    const { core } = makeCore(broken);
+    const err = await refusal(core.submit(inbound("a", { msg_from: "a", msg_to: "b", msg_type: "MTT-000", body: [{ text: "x" }] })));
+    expect(err.code).toBe("error-500");
+    expect(err.message).not.toContain("disk on fire");
+  });
+});
+
+describe("ImCore sync", () => {
+  it("pages the backlog after a cursor; a new device starts at the user's most advanced device", async () => {
+    const { core } = makeCore();
+    for (let i = 0; i < 5; i++) await core.submit(inbound("a", { msg_from: "a", msg_to: "b", msg_type: "MTT-000", body: [{ text: `m${i}` }] }));
+    expect(await core.openDevice("b", "phone")).toBe(0);
+    const pages: number[][] = [];
+    for await (const page of core.backlog("b", 0)) pages.push(page.map((i) => i.inboxSeq));
+    expect(pages).toEqual([[1, 2], [3, 4], [5]]);
+    core.cursors.advance("b", "phone", 3);
+    expect(await core.openDevice("b", "phone")).toBe(3);
+    expect(await core.openDevice("b", "laptop")).toBe(3);
+    core.cursors.advance("b", "phone", 2); // never moves back
+    expect(await core.cursors.get("b", "phone")).toBe(3);
+  });
+});
