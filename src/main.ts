@@ -22,6 +22,7 @@ export async function startTlim(config: Config, log: Logger = createLogger(confi
   const store = await openStore(config.dbUrl, { synchronize: config.synchronize, migrate: !config.synchronize });
   const core = new ImCore(store, {
     maxTextChars: config.maxTextChars,
+    revokeWindowS: config.revokeWindowS,
     writeBatchMax: config.writeBatchMax,
     syncPageSize: config.syncPageSize,
   }, log.child({ part: "core" }));

@@ -2,7 +2,7 @@
 // Dispatch gives every request exactly one answer: a SubmitResult, or an ImError (invalid,
 // refused, unsupported, or internal after logging).
 import type { Logger } from "pino";
-import { msgClassOf } from "../protocol/envelope.js";
+import { encodeBody, msgClassOf, normaliseBody } from "../protocol/envelope.js";
 import { ImError } from "../protocol/errors.js";
 import { randomUUID } from "node:crypto";
 import { chatConvId, sessionConvId, type CommitOutcome, type InboxItem, type Member, type Page, type Session, type Store, type StoredMessage } from "../store/types.js";
@@ -14,10 +14,15 @@ import { GroupCommitWriter } from "./writer.js";
 
 export interface CoreOptions {
   maxTextChars: number;
+  /** 0 = unlimited. */
+  revokeWindowS: number;
   writeBatchMax: number;
   syncPageSize: number;
   cursorFlushMs?: number;
 }
+
+/** The sender of server-originated messages, as in the original (spec §2.5). */
+export const SERVER_USER = "admin";
 
 export class ImCore {
   readonly writer: GroupCommitWriter;
@@ -38,7 +43,13 @@ export class ImCore {
     this.cursors = new CursorBook(store, opts.cursorFlushMs ?? 1000, (err) =>
       log.warn({ err }, "device cursor write failed; those messages will be offered again"),
     );
-    this.ctx = { maxTextChars: opts.maxTextChars, commit: (m) => this.writer.submit(m) };
+    this.ctx = {
+      maxTextChars: opts.maxTextChars,
+      revokeWindowMs: opts.revokeWindowS * 1000,
+      store,
+      now: () => Date.now(),
+      commit: (m) => this.writer.submit(m),
+    };
   }
 
   addSink(sink: DeliverySink): void {
@@ -114,6 +125,31 @@ export class ImCore {
     const seq = await this.store.inboxSeqOf(userId, convId, message.seq);
     if (seq !== null) this.cursors.advance(userId, device, seq);
     return seq;
+  }
+
+  /**
+   * A message the server originates (spec §2.5): MTB-000 approval, MTB-001 approval returned,
+   * MTB-100 system message. From "admin" to one user, stored, queued in the user's inbox and
+   * delivered like any message. `params` is the body array (JSON text, lenient) given verbatim.
+   */
+  async business(msgType: "MTB-000" | "MTB-001" | "MTB-100", to: string, params: string): Promise<StoredMessage> {
+    if (to.trim() === "") throw ImError.userIdEmpty("msgTo is empty");
+    if (to.length > 64) throw ImError.badParam("msgTo is longer than 64 characters");
+    const body = normaliseBody(params);
+    const outcome = await this.writer.submit({
+      convId: chatConvId(SERVER_USER, to),
+      msgId: randomUUID(),
+      msgFrom: SERVER_USER,
+      msgTo: to,
+      msgType,
+      msgTime: String(Date.now()),
+      body: encodeBody(body),
+      sessionId: null,
+      compress: "0", encode: "1", encrypt: "0", version: "2.0.0",
+      recipients: [to],
+    });
+    if (outcome.status === "rejected") throw ImError.internal();
+    return outcome.message;
   }
 
   // ---- sessions and history (HTTP API) ----

@@ -2,11 +2,13 @@
 // modules can never silently compete for a code.
 import { chatContent } from "./handlers/chat-content.js";
 import type { MessageHandler } from "./handlers/handler.js";
-import { notBuilt } from "./handlers/not-built.js";
+import { dissolve } from "./handlers/dissolve.js";
 import { passThrough } from "./handlers/pass-through.js";
+import { readReceipt } from "./handlers/read-receipt.js";
+import { revoke } from "./handlers/revoke.js";
 import { sessionContent } from "./handlers/session-content.js";
 
-export const HANDLERS: readonly MessageHandler[] = [chatContent, sessionContent, passThrough, notBuilt];
+export const HANDLERS: readonly MessageHandler[] = [chatContent, sessionContent, readReceipt, revoke, dissolve, passThrough];
 
 export class HandlerRegistry {
   private readonly table = new Map<string, MessageHandler>();

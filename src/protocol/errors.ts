@@ -31,6 +31,7 @@ export const ERROR_CATALOGUE = {
   tooLarge: { code: "error-013", condition: "policy-violation", type: "modify", meaning: "message too large" },
   unauthorized: { code: "error-014", condition: "not-authorized", type: "auth", meaning: "missing or wrong API secret" },
   unsupported: { code: "error-015", condition: "feature-not-implemented", type: "cancel", meaning: "msg_type not supported" },
+  notFound: { code: "error-017", condition: "item-not-found", type: "cancel", meaning: "the referenced message does not exist" },
   badParam: { code: "error-016", condition: "bad-request", type: "modify", meaning: "a parameter is invalid" },
   internal: { code: "error-500", condition: "internal-server-error", type: "wait", meaning: "internal error, try again" },
 } as const satisfies Record<string, ErrorInfo>;
@@ -63,6 +64,7 @@ export class ImError extends Error {
   static tooLarge(detail: string) { return new ImError("tooLarge", detail); }
   static unauthorized(detail = "missing or wrong API secret") { return new ImError("unauthorized", detail); }
   static unsupported(detail: string) { return new ImError("unsupported", detail); }
+  static notFound(detail: string) { return new ImError("notFound", detail); }
   static badParam(detail: string) { return new ImError("badParam", detail); }
   static sessionTypeInvalid(detail: string) { return new ImError("sessionTypeInvalid", detail); }
   static sessionUserInvalid(detail: string) { return new ImError("sessionUserInvalid", detail); }

@@ -8,6 +8,7 @@ import type {
   Member,
   NewMessage,
   Page,
+  ReadMark,
   Session,
   Store,
   StoredMessage,
@@ -20,6 +21,7 @@ const LIMITS = {
   device: { userId: 64, device: 128 },
   session: { sessionId: 64, sessionName: 256, sessionUser: 64, sessionPic: 256, sessionCreateTime: 20, sessionModifyTime: 20, sessionDeleteTime: 20 },
   member: { sessionId: 64, userId: 64, userName: 256, acctLogin: 64, pic: 256, ts: 20 },
+  read: { author: 64, msgId: 64 },
 } as const;
 
 interface InboxEntry {
@@ -28,13 +30,32 @@ interface InboxEntry {
   convSeq: number;
 }
 
+interface Conv {
+  lastSeq: number;
+  /** By seq, in ascending order (insertion order); a dissolve deletes from it. */
+  messages: Map<number, StoredMessage>;
+}
+
+interface Inbox {
+  lastSeq: number;
+  /** Ascending seq; a dissolve deletes from it. */
+  entries: InboxEntry[];
+}
+
+interface ReadRow extends ReadMark {
+  convId: ConvId;
+}
+
+type Rejection = Extract<CommitOutcome, { status: "rejected" }>["reason"];
+
 export class MemoryStore implements Store {
-  private readonly convs = new Map<ConvId, StoredMessage[]>(); // index = seq - 1
+  private readonly convs = new Map<ConvId, Conv>();
   private readonly byKey = new Map<string, StoredMessage>();
-  private readonly inboxes = new Map<string, InboxEntry[]>(); // index = seq - 1
+  private readonly inboxes = new Map<string, Inbox>();
   private readonly cursors = new Map<string, number>();
   private readonly sessions = new Map<string, Session>();
   private readonly members = new Map<string, Member[]>();
+  private readonly reads = new Map<string, ReadRow>(); // key(author, msgId, reader)
   private closed = false;
 
   async commitBatch(batch: NewMessage[]): Promise<CommitOutcome[]> {
@@ -44,56 +65,82 @@ export class MemoryStore implements Store {
       if (Array.isArray(m.recipients)) for (const r of m.recipients) checkLength("inbox.user_id", r, LIMITS.recipient);
     }
     const now = Date.now();
-    const outcomes: CommitOutcome[] = [];
+    const outcomes: CommitOutcome[] = new Array(batch.length);
+
+    // 1. Decide every message's fate without writing anything, so that a failure (an invalid
+    // effect) leaves the store untouched, as the databases' rollback does.
     const firstOf = new Map<string, number>();
+    const repeats = new Map<number, number>();
+    const accepted: Array<{ i: number; recipients: string[] }> = [];
+    const closedInBatch = new Set<string>();
     batch.forEach((m, i) => {
       const k = key(m.msgFrom, m.msgId);
       const first = firstOf.get(k);
       if (first !== undefined) {
-        const o = outcomes[first]!;
-        outcomes.push(o.status === "rejected" ? o : { status: "duplicate", message: { ...o.message } });
+        repeats.set(i, first);
         return;
       }
       firstOf.set(k, i);
       const existing = this.byKey.get(k);
       if (existing) {
-        outcomes.push({ status: "duplicate", message: { ...existing } });
+        outcomes[i] = { status: "duplicate", message: { ...existing } };
         return;
       }
-      const recipients = this.recipientsOf(m);
+      const recipients = this.recipientsOf(m, closedInBatch);
       if (typeof recipients === "string") {
-        outcomes.push({ status: "rejected", reason: recipients });
+        outcomes[i] = { status: "rejected", reason: recipients };
         return;
       }
-      outcomes.push(this.store(m, recipients, now));
+      for (const r of m.effects?.reads ?? []) checkLengths("message_reads", r, LIMITS.read);
+      if (m.effects?.dissolve) {
+        if (m.sessionId === null) throw new Error(`dissolve effect on message '${m.msgId}' from '${m.msgFrom}', which has no session`);
+        // A dissolve closes its session for the rest of the batch.
+        closedInBatch.add(m.sessionId);
+      }
+      accepted.push({ i, recipients });
     });
+
+    // 2. Store, then apply the effects in batch order (as SqlStore does: a revoke may name a
+    // message stored later in the same batch).
+    for (const { i, recipients } of accepted) outcomes[i] = this.store(batch[i]!, recipients, now);
+    for (const { i } of accepted) {
+      const o = outcomes[i] as Extract<CommitOutcome, { status: "stored" }>;
+      this.applyEffects(batch[i]!, o.message.seq, now);
+    }
+
+    // Repeats within the batch share their first occurrence's fate.
+    for (const [i, first] of repeats) {
+      const o = outcomes[first]!;
+      outcomes[i] = o.status === "rejected" ? o : { status: "duplicate", message: { ...o.message } };
+    }
     return outcomes;
   }
 
   async inboxAfter(userId: string, afterSeq: number, limit: number): Promise<InboxItem[]> {
     this.check();
     const out: InboxItem[] = [];
-    const entries = this.inboxes.get(userId) ?? [];
-    for (let i = Math.max(0, afterSeq); i < entries.length && out.length < limit; i++) {
-      const e = entries[i]!;
-      const message = this.convs.get(e.convId)![e.convSeq - 1]!;
-      if (!message.revoked) out.push({ userId, inboxSeq: e.seq, message: { ...message } });
+    if (limit <= 0) return out;
+    for (const e of this.inboxes.get(userId)?.entries ?? []) {
+      if (e.seq <= afterSeq) continue;
+      const message = this.convs.get(e.convId)?.messages.get(e.convSeq);
+      if (message && !message.revoked) out.push({ userId, inboxSeq: e.seq, message: { ...message } });
+      if (out.length >= limit) break;
     }
     return out;
   }
 
   async inboxSeqOf(userId: string, convId: ConvId, convSeq: number): Promise<number | null> {
     this.check();
-    const e = (this.inboxes.get(userId) ?? []).find((x) => x.convId === convId && x.convSeq === convSeq);
+    const e = (this.inboxes.get(userId)?.entries ?? []).find((x) => x.convId === convId && x.convSeq === convSeq);
     return e ? e.seq : null;
   }
 
   async inboxSeqOfMsgId(userId: string, msgId: string): Promise<number | null> {
     this.check();
-    const entries = this.inboxes.get(userId) ?? [];
+    const entries = this.inboxes.get(userId)?.entries ?? [];
     for (let i = entries.length - 1; i >= 0; i--) {
       const e = entries[i]!;
-      if (this.convs.get(e.convId)![e.convSeq - 1]!.msgId === msgId) return e.seq;
+      if (this.convs.get(e.convId)?.messages.get(e.convSeq)?.msgId === msgId) return e.seq;
     }
     return null;
   }
@@ -128,15 +175,33 @@ export class MemoryStore implements Store {
 
   async findMessageInConv(convId: ConvId, msgId: string): Promise<StoredMessage | null> {
     this.check();
-    const m = (this.convs.get(convId) ?? []).find((x) => x.msgId === msgId);
-    return m ? { ...m } : null;
+    for (const m of this.convs.get(convId)?.messages.values() ?? []) if (m.msgId === msgId) return { ...m };
+    return null;
   }
 
   async history(convId: ConvId, offset: number, limit: number): Promise<Page<StoredMessage>> {
     this.check();
-    const visible = (this.convs.get(convId) ?? []).filter((m) => !m.revoked).reverse();
+    const visible = [...(this.convs.get(convId)?.messages.values() ?? [])].filter((m) => !m.revoked && !m.hidden).reverse();
     const start = Math.max(0, Math.floor(offset));
     return { total: visible.length, items: visible.slice(start, start + Math.max(0, Math.floor(limit))).map((m) => ({ ...m })) };
+  }
+
+  async readsOf(author: string, msgId: string): Promise<ReadMark[]> {
+    this.check();
+    return [...this.reads.values()]
+      .filter((r) => r.author === author && r.msgId === msgId)
+      .sort((a, b) => cmp(a.reader, b.reader))
+      .map(({ author, msgId, reader, status, updatedAt }) => ({ author, msgId, reader, status, updatedAt }));
+  }
+
+  async readCounts(author: string, msgIds: string[]): Promise<Record<string, number>> {
+    this.check();
+    const wanted = new Set(msgIds);
+    const out: Record<string, number> = {};
+    for (const r of this.reads.values()) {
+      if (r.author === author && wanted.has(r.msgId)) out[r.msgId] = (out[r.msgId] ?? 0) + 1;
+    }
+    return out;
   }
 
   async sessionCreate(session: Session, members: Member[]): Promise<void> {
@@ -185,33 +250,67 @@ export class MemoryStore implements Store {
     return [...(this.members.get(sessionId) ?? [])].sort((a, b) => cmp(a.ts, b.ts) || cmp(a.userId, b.userId));
   }
 
-  private recipientsOf(m: NewMessage): string[] | "no-session" | "session-closed" | "not-member" {
+  private recipientsOf(m: NewMessage, closedInBatch: ReadonlySet<string>): string[] | Rejection {
     if (Array.isArray(m.recipients)) return [...new Set(m.recipients)];
     const id = m.recipients.sessionMembersOf;
     const session = this.sessions.get(id);
     if (!session) return "no-session";
-    if (session.sessionValid !== 0) return "session-closed";
+    if (session.sessionValid !== 0 || closedInBatch.has(id)) return "session-closed";
     const members = this.sortedMembers(id).map((x) => x.userId);
     return members.includes(m.msgFrom) ? members : "not-member";
   }
 
   private store(m: NewMessage, recipients: string[], now: number): CommitOutcome {
-    const conv = this.convs.get(m.convId) ?? [];
-    this.convs.set(m.convId, conv);
+    let conv = this.convs.get(m.convId);
+    if (!conv) this.convs.set(m.convId, (conv = { lastSeq: 0, messages: new Map() }));
     const message: StoredMessage = {
-      convId: m.convId, seq: conv.length + 1, msgId: m.msgId, msgFrom: m.msgFrom, msgTo: m.msgTo,
+      convId: m.convId, seq: ++conv.lastSeq, msgId: m.msgId, msgFrom: m.msgFrom, msgTo: m.msgTo,
       msgType: m.msgType, msgTime: m.msgTime, body: m.body, sessionId: m.sessionId, compress: m.compress,
       encode: m.encode, encrypt: m.encrypt, version: m.version, createdAt: now, revoked: false,
+      hidden: m.hidden ?? false,
     };
-    conv.push(message);
+    conv.messages.set(message.seq, message);
     this.byKey.set(key(m.msgFrom, m.msgId), message);
     const inbox: InboxRef[] = recipients.map((userId) => {
-      const entries = this.inboxes.get(userId) ?? [];
-      this.inboxes.set(userId, entries);
-      entries.push({ seq: entries.length + 1, convId: m.convId, convSeq: message.seq });
-      return { userId, inboxSeq: entries.length };
+      let box = this.inboxes.get(userId);
+      if (!box) this.inboxes.set(userId, (box = { lastSeq: 0, entries: [] }));
+      box.entries.push({ seq: ++box.lastSeq, convId: m.convId, convSeq: message.seq });
+      return { userId, inboxSeq: box.lastSeq };
     });
     return { status: "stored", message: { ...message }, inbox };
+  }
+
+  private applyEffects(m: NewMessage, seq: number, now: number): void {
+    const e = m.effects;
+    if (!e) return;
+    const conv = this.convs.get(m.convId)!;
+    if (e.revoke && e.revoke.length > 0) {
+      const ids = new Set(e.revoke);
+      for (const x of conv.messages.values()) if (x.seq !== seq && ids.has(x.msgId)) x.revoked = true;
+    }
+    for (const r of e.reads ?? []) {
+      this.reads.set(key(key(r.author, r.msgId), m.msgFrom), {
+        author: r.author, msgId: r.msgId, reader: m.msgFrom, status: r.status, convId: m.convId, updatedAt: now,
+      });
+    }
+    if (e.dissolve && m.sessionId !== null) {
+      this.members.delete(m.sessionId);
+      const session = this.sessions.get(m.sessionId);
+      if (session) {
+        session.sessionValid = 1;
+        session.sessionDeleteTime = String(now);
+      }
+      for (const x of [...conv.messages.values()]) {
+        if (x.seq === seq) continue;
+        conv.messages.delete(x.seq);
+        const k = key(x.msgFrom, x.msgId);
+        if (this.byKey.get(k) === x) this.byKey.delete(k);
+      }
+      for (const box of this.inboxes.values()) {
+        box.entries = box.entries.filter((x) => x.convId !== m.convId || x.convSeq === seq);
+      }
+      for (const [k, r] of this.reads) if (r.convId === m.convId) this.reads.delete(k);
+    }
   }
 }
 

@@ -32,6 +32,7 @@ export interface StoredMessage extends MessageFlags {
   /** Server clock, ms since epoch, when committed. */
   createdAt: number;
   revoked: boolean;
+  hidden: boolean;
 }
 
 export interface NewMessage extends MessageFlags {
@@ -49,6 +50,32 @@ export interface NewMessage extends MessageFlags {
    * transaction; the sender must then be a member and the session open.
    */
   recipients: string[] | { sessionMembersOf: string };
+  /** Stored and queued in inboxes, but left out of history (read receipts, spec §2.8). */
+  hidden?: boolean;
+  /** State changes committed in the same transaction, only when this message is stored (not
+   * when it is a duplicate or rejected). */
+  effects?: MessageEffects;
+}
+
+export interface MessageEffects {
+  /** Revoke (MTT-101/MTS-101): these msg_ids of the same conversation become revoked. */
+  revoke?: string[];
+  /** Read receipts (MTT-100/MTS-100): upsert (author, msgId, reader = msgFrom) with status
+   * 1 (read on web) or 2 (read elsewhere), spec §2.8. */
+  reads?: Array<{ author: string; msgId: string; status: number }>;
+  /** Dissolve (MTS-107 from the owner): after this notice is stored and queued for every member,
+   * the session is closed (session_valid 1, session_delete_time now), its members removed, and
+   * every other message of the conversation deleted (Q11: "notifies then purges"). */
+  dissolve?: boolean;
+}
+
+export interface ReadMark {
+  author: string;
+  msgId: string;
+  reader: string;
+  /** 1 read on web, 2 read on another device (spec §2.8). */
+  status: number;
+  updatedAt: number;
 }
 
 export interface InboxRef {
@@ -123,6 +150,12 @@ export interface Store {
   findMessageInConv(convId: ConvId, msgId: string): Promise<StoredMessage | null>;
   /** Newest first, revoked left out; total counts the same rows. */
   history(convId: ConvId, offset: number, limit: number): Promise<Page<StoredMessage>>;
+
+  /** Read marks of one message (findStatusList), ordered by reader. */
+  readsOf(author: string, msgId: string): Promise<ReadMark[]>;
+  /** Number of readers per message of one author (findSessionRead/findChatRead); messages with
+   * no reads are absent from the result. */
+  readCounts(author: string, msgIds: string[]): Promise<Record<string, number>>;
 
   sessionCreate(session: Session, members: Member[]): Promise<void>;
   sessionGet(sessionId: string): Promise<Session | null>;

@@ -409,6 +409,259 @@ export function describeStoreContract(
       }
     });
 
+    it("keeps hidden messages out of history and its total, but queues them in inboxes", async () => {
+      const conv = chatConvId("alice", "bob");
+      const m1 = chat("alice", "bob");
+      const receipt = chat("bob", "alice", { msgType: "MTT-100", hidden: true });
+      const m2 = chat("alice", "bob");
+      const out = (await store.commitBatch([m1, receipt, m2])).map(stored);
+      expect(out.map((o) => o.message.hidden)).toEqual([false, true, false]);
+      expect(out.map((o) => o.message.seq)).toEqual([1, 2, 3]);
+
+      const h = await store.history(conv, 0, 10);
+      expect(h.total).toBe(2);
+      expect(h.items.map((m) => m.msgId)).toEqual([m2.msgId, m1.msgId]);
+      expect(await store.history(conv, 1, 1)).toMatchObject({ total: 2, items: [{ msgId: m1.msgId }] });
+      expect(await store.history(conv, 2, 1)).toEqual({ total: 2, items: [] });
+
+      for (const user of ["alice", "bob"]) {
+        const inbox = await allInbox(user);
+        expect(inbox.map((i) => [i.message.msgId, i.message.hidden])).toEqual([[m1.msgId, false], [receipt.msgId, true], [m2.msgId, false]]);
+      }
+      expect(await store.findMessage("bob", receipt.msgId)).toEqual(out[1]!.message);
+      expect(await store.findMessageInConv(conv, receipt.msgId)).toEqual(out[1]!.message);
+      // A duplicate comes back with the stored flag, whatever the resend says.
+      expect(duplicate((await store.commitBatch([{ ...receipt, hidden: false }]))[0])).toEqual(out[1]!.message);
+      expect(duplicate((await store.commitBatch([{ ...m1, hidden: true }]))[0]).hidden).toBe(false);
+      // Hidden session messages too.
+      await store.sessionCreate(sessionOf("h", "alice"), [memberOf("h", "alice", 1), memberOf("h", "bob", 2)]);
+      const hp = stored((await store.commitBatch([post("bob", "h", { hidden: true })]))[0]);
+      expect(await store.history(sessionConvId("h"), 0, 10)).toEqual({ total: 0, items: [] });
+      expect((await store.inboxAfter("alice", 3, 10)).map((i) => i.message)).toEqual([hp.message]);
+    });
+
+    it("revokes the listed ids of the notice's own conversation only, once", async () => {
+      const conv = chatConvId("alice", "bob");
+      const m1 = chat("alice", "bob");
+      const m2 = chat("alice", "bob");
+      const m3 = chat("bob", "alice");
+      const elsewhere = chat("carol", "alice", { msgId: m1.msgId }); // same msg_id, other conversation
+      await store.commitBatch([m1, m2, m3, elsewhere]);
+      const notice = chat("alice", "bob", { msgType: "MTT-101" });
+      // Lists its own id as well: the notice itself is never revoked.
+      notice.effects = { revoke: [m1.msgId, m3.msgId, "no-such-id", notice.msgId, m1.msgId] };
+      const o = stored((await store.commitBatch([notice]))[0]);
+      expect(o.message).toMatchObject({ revoked: false, hidden: false, seq: 4 });
+      expect(o.inbox).toEqual([{ userId: "bob", inboxSeq: 4 }, { userId: "alice", inboxSeq: 5 }]);
+
+      expect((await store.findMessage("alice", m1.msgId))?.revoked).toBe(true);
+      expect((await store.findMessage("bob", m3.msgId))?.revoked).toBe(true);
+      expect((await store.findMessage("alice", m2.msgId))?.revoked).toBe(false);
+      expect((await store.findMessage("carol", m1.msgId))?.revoked).toBe(false);
+      expect((await store.findMessage("alice", notice.msgId))?.revoked).toBe(false);
+      expect(await store.history(conv, 0, 10)).toMatchObject({ total: 2, items: [{ msgId: notice.msgId }, { msgId: m2.msgId }] });
+      expect((await allInbox("bob")).map((i) => i.message.msgId)).toEqual([m2.msgId, notice.msgId]);
+      expect((await allInbox("alice")).map((i) => i.message.msgId)).toEqual([m2.msgId, elsewhere.msgId, notice.msgId]);
+      expect((await allInbox("carol")).map((i) => i.message.msgId)).toEqual([elsewhere.msgId]);
+
+      // A duplicate of the notice applies nothing again: bob's new message with m1's msg_id stays.
+      const reuse = chat("bob", "alice", { msgId: m1.msgId });
+      stored((await store.commitBatch([reuse]))[0]);
+      expect(duplicate((await store.commitBatch([{ ...notice }]))[0])).toEqual(o.message);
+      expect((await store.findMessage("bob", m1.msgId))?.revoked).toBe(false);
+      expect((await store.history(conv, 0, 10)).total).toBe(3);
+
+      // Inside one batch: a revoke applies to a message stored earlier in the same batch.
+      const x = chat("alice", "bob");
+      const rx = chat("alice", "bob", { msgType: "MTT-101", effects: { revoke: [x.msgId] } });
+      const [ox] = (await store.commitBatch([x, rx])).map(stored);
+      expect(ox!.message.revoked).toBe(false); // as it was stored
+      expect((await store.findMessage("alice", x.msgId))?.revoked).toBe(true);
+      expect((await store.history(conv, 0, 1)).items[0]!.msgId).toBe(rx.msgId);
+    });
+
+    it("records read marks: upsert per reader, last receipt wins, counts and lists", async () => {
+      const users = ["alice", "bob", "carol"];
+      await store.sessionCreate(sessionOf("r", "alice"), users.map((u, i) => memberOf("r", u, i)));
+      const [p1, p2, p3] = (await store.commitBatch([post("alice", "r"), post("alice", "r"), post("alice", "r")])).map((o) => stored(o).message);
+      const receipt = (from: string, status: number, ids: string[]) =>
+        post(from, "r", { msgType: "MTS-100", hidden: true, effects: { reads: ids.map((msgId) => ({ author: "alice", msgId, status })) } });
+
+      const bob1 = receipt("bob", 2, [p1!.msgId, p2!.msgId]);
+      const before = Date.now();
+      const ob = stored((await store.commitBatch([bob1]))[0]);
+      expect(ob.message.hidden).toBe(true);
+      expect(ob.inbox.map((r) => r.userId)).toEqual(users);
+      const first = await store.readsOf("alice", p1!.msgId);
+      expect(first).toEqual([{ author: "alice", msgId: p1!.msgId, reader: "bob", status: 2, updatedAt: expect.any(Number) }]);
+      expect(first[0]!.updatedAt).toBeGreaterThanOrEqual(before);
+      expect(first[0]!.updatedAt).toBeLessThanOrEqual(Date.now());
+
+      // bob again from the web (status 1) and carol: still one mark per reader.
+      await store.commitBatch([receipt("bob", 1, [p1!.msgId]), receipt("carol", 1, [p1!.msgId])]);
+      const marks = await store.readsOf("alice", p1!.msgId);
+      expect(marks.map((r) => [r.reader, r.status])).toEqual([["bob", 1], ["carol", 1]]);
+      expect(marks[0]!.updatedAt).toBeGreaterThanOrEqual(first[0]!.updatedAt);
+      expect(await store.readCounts("alice", [p1!.msgId, p2!.msgId, p3!.msgId, "nope", p1!.msgId])).toEqual({ [p1!.msgId]: 2, [p2!.msgId]: 1 });
+      expect(await store.readCounts("alice", [])).toEqual({});
+      expect(await store.readCounts("bob", [p1!.msgId])).toEqual({});
+      expect(await store.readsOf("alice", p3!.msgId)).toEqual([]);
+      expect(await store.readsOf("bob", p1!.msgId)).toEqual([]);
+
+      // A duplicate receipt changes nothing; in one batch the later receipt wins.
+      expect(duplicate((await store.commitBatch([{ ...bob1 }]))[0]).msgId).toBe(bob1.msgId);
+      expect((await store.readsOf("alice", p1!.msgId)).map((r) => r.status)).toEqual([1, 1]);
+      await store.commitBatch([receipt("carol", 2, [p2!.msgId]), receipt("carol", 1, [p2!.msgId]), receipt("bob", 1, [p2!.msgId])]);
+      expect((await store.readsOf("alice", p2!.msgId)).map((r) => [r.reader, r.status])).toEqual([["bob", 1], ["carol", 1]]);
+      // Receipts are hidden: history shows the three posts only.
+      expect((await store.history(sessionConvId("r"), 0, 10)).total).toBe(3);
+
+      // Many ids: the IN lists are chunked. The marks need no stored message behind them.
+      const many = range(1200).map((i) => `id-${i}`);
+      await store.commitBatch([chat("dave", "alice", { hidden: true, effects: { reads: many.slice(0, 700).map((msgId) => ({ author: "alice", msgId, status: 2 })) } })]);
+      const counts = await store.readCounts("alice", many);
+      expect(Object.keys(counts).length).toBe(700);
+      expect(Object.values(counts).every((n) => n === 1)).toBe(true);
+      expect(counts["id-700"]).toBe(1);
+      expect(counts["id-701"]).toBeUndefined();
+    });
+
+    it("dissolves a session: the notice stays queued for every member, the rest is purged, the session closed", async () => {
+      const members = ["alice", "bob", "carol"];
+      await store.sessionCreate(sessionOf("d", "alice"), members.map((u, i) => memberOf("d", u, i)));
+      await store.sessionCreate(sessionOf("keep", "alice"), [memberOf("keep", "alice", 1), memberOf("keep", "bob", 2)]);
+      const c1 = chat("alice", "bob");
+      const p1 = post("alice", "d");
+      const p2 = post("bob", "d");
+      const k1 = post("alice", "keep");
+      const [, sp1, sp2] = (await store.commitBatch([c1, p1, p2, k1])).map(stored);
+      await store.commitBatch([
+        post("carol", "d", { hidden: true, effects: { reads: [{ author: "alice", msgId: p1.msgId, status: 2 }, { author: "bob", msgId: p2.msgId, status: 2 }] } }),
+        post("bob", "keep", { hidden: true, effects: { reads: [{ author: "alice", msgId: k1.msgId, status: 1 }] } }),
+      ]);
+      expect(await store.readCounts("alice", [p1.msgId, k1.msgId])).toEqual({ [p1.msgId]: 1, [k1.msgId]: 1 });
+
+      const notice = post("alice", "d", { msgType: "MTS-107", effects: { dissolve: true } });
+      const before = Date.now();
+      const o = stored((await store.commitBatch([notice]))[0]);
+      expect(o.message).toMatchObject({ seq: 4, convId: sessionConvId("d"), revoked: false });
+      expect(o.inbox.map((r) => r.userId)).toEqual(members);
+
+      const s = await store.sessionGet("d");
+      expect(s).toMatchObject({ sessionValid: 1, sessionName: "Session d" });
+      expect(s!.sessionDeleteTime).toMatch(/^\d{13}$/);
+      expect(Number(s!.sessionDeleteTime)).toBeGreaterThanOrEqual(before);
+      expect(Number(s!.sessionDeleteTime)).toBeLessThanOrEqual(Date.now());
+      expect(await store.sessionMembers("d")).toEqual([]);
+      expect(await store.history(sessionConvId("d"), 0, 10)).toEqual({ total: 1, items: [o.message] });
+      expect(await store.findMessage("alice", p1.msgId)).toBeNull();
+      expect(await store.findMessage("bob", p2.msgId)).toBeNull();
+      expect(await store.findMessageInConv(sessionConvId("d"), p2.msgId)).toBeNull();
+      expect(await store.findMessage("alice", notice.msgId)).toEqual(o.message);
+      for (const ref of o.inbox) {
+        const inbox = await allInbox(ref.userId);
+        expect(inbox.filter((i) => i.message.convId === sessionConvId("d"))).toEqual([{ userId: ref.userId, inboxSeq: ref.inboxSeq, message: o.message }]);
+        expect(await store.inboxSeqOf(ref.userId, sessionConvId("d"), sp1.message.seq)).toBeNull();
+        expect(await store.inboxSeqOfMsgId(ref.userId, sp2.message.msgId)).toBeNull();
+        expect(await store.inboxSeqOfMsgId(ref.userId, notice.msgId)).toBe(ref.inboxSeq);
+      }
+      expect(await store.readsOf("alice", p1.msgId)).toEqual([]);
+      expect(await store.readsOf("bob", p2.msgId)).toEqual([]);
+
+      // Everything else is untouched.
+      expect((await allInbox("bob")).map((i) => i.message.msgId)).toEqual(expect.arrayContaining([c1.msgId, k1.msgId]));
+      expect((await store.history(sessionConvId("keep"), 0, 10)).total).toBe(1);
+      expect((await store.sessionMembers("keep")).length).toBe(2);
+      expect((await store.readsOf("alice", k1.msgId)).length).toBe(1);
+      expect((await store.history(chatConvId("alice", "bob"), 0, 10)).total).toBe(1);
+
+      // The session is closed: later posts (even the owner's, even a resend of a purged one) are
+      // refused; a duplicate of the notice is still a duplicate.
+      const out = await store.commitBatch([post("bob", "d"), post("alice", "d"), { ...p1 }, { ...notice }]);
+      expect(out.slice(0, 3)).toEqual(range(3).map(() => ({ status: "rejected", reason: "session-closed" })));
+      expect(duplicate(out[3])).toEqual(o.message);
+      expect((await store.history(sessionConvId("d"), 0, 10)).total).toBe(1);
+    });
+
+    it("dissolves inside a batch: earlier posts are purged, later posts are refused", async () => {
+      await store.sessionCreate(sessionOf("b", "alice"), [memberOf("b", "alice", 1), memberOf("b", "bob", 2)]);
+      const before = post("bob", "b");
+      const notice = post("alice", "b", { msgType: "MTS-107", effects: { dissolve: true } });
+      const after = post("bob", "b");
+      const other = chat("bob", "alice");
+      const out = await store.commitBatch([before, notice, after, other, { ...notice }]);
+      expect(stored(out[0]).message.seq).toBe(1);
+      const o = stored(out[1]);
+      expect(o.message.seq).toBe(2);
+      expect(out[2]).toEqual({ status: "rejected", reason: "session-closed" });
+      stored(out[3]);
+      expect(duplicate(out[4])).toEqual(o.message);
+      expect(await store.history(sessionConvId("b"), 0, 10)).toEqual({ total: 1, items: [o.message] });
+      expect((await allInbox("bob")).map((i) => i.message.msgId)).toEqual([notice.msgId, other.msgId]);
+      expect(await store.findMessage("bob", before.msgId)).toBeNull();
+      expect(await store.findMessage("bob", after.msgId)).toBeNull();
+    });
+
+    it("rolls a batch back entirely when an effect fails", async () => {
+      const conv = chatConvId("alice", "bob");
+      await store.sessionCreate(sessionOf("rb", "alice"), [memberOf("rb", "alice", 1), memberOf("rb", "bob", 2)]);
+      const m0 = chat("alice", "bob");
+      const s0 = post("bob", "rb");
+      await store.commitBatch([m0, s0]);
+      await store.commitBatch([chat("bob", "alice", { hidden: true, effects: { reads: [{ author: "alice", msgId: m0.msgId, status: 2 }] } })]);
+
+      const ok = chat("alice", "bob");
+      const revoke = chat("alice", "bob", { msgType: "MTT-101", effects: { revoke: [m0.msgId] } });
+      const read = chat("bob", "alice", { hidden: true, effects: { reads: [{ author: "alice", msgId: m0.msgId, status: 1 }] } });
+      const dissolve = post("alice", "rb", { msgType: "MTS-107", effects: { dissolve: true } });
+      const bad = chat("bob", "alice", { hidden: true, effects: { reads: [{ author: "x".repeat(65), msgId: m0.msgId, status: 1 }] } });
+      await expect(store.commitBatch([ok, revoke, read, dissolve, bad])).rejects.toThrow();
+      // A dissolve on a message without a session is a caller error, and fails the same way.
+      const orphan = chat("alice", "bob", { effects: { dissolve: true } });
+      await expect(store.commitBatch([ok, orphan])).rejects.toThrow();
+
+      for (const m of [ok, revoke, read, dissolve, bad, orphan]) expect(await store.findMessage(m.msgFrom, m.msgId)).toBeNull();
+      expect((await store.findMessage("alice", m0.msgId))?.revoked).toBe(false);
+      expect((await store.readsOf("alice", m0.msgId)).map((r) => [r.reader, r.status])).toEqual([["bob", 2]]);
+      expect(await store.sessionGet("rb")).toMatchObject({ sessionValid: 0, sessionDeleteTime: null });
+      expect((await store.sessionMembers("rb")).map((m) => m.userId)).toEqual(["alice", "bob"]);
+      expect((await store.history(sessionConvId("rb"), 0, 10)).total).toBe(1);
+      expect((await store.history(conv, 0, 10)).total).toBe(1);
+      expect((await allInbox("bob")).length).toBe(3);
+
+      // Nothing advanced: the same batch without the bad entry continues without a gap.
+      const out = (await store.commitBatch([ok, revoke, read, dissolve])).map(stored);
+      expect(out.map((x) => x.message.seq)).toEqual([3, 4, 5, 2]);
+      expect(out[0]!.inbox).toEqual([{ userId: "bob", inboxSeq: 4 }, { userId: "alice", inboxSeq: 4 }]);
+      expect((await store.findMessage("alice", m0.msgId))?.revoked).toBe(true);
+      expect((await store.readsOf("alice", m0.msgId)).map((r) => r.status)).toEqual([1]);
+      expect((await store.sessionGet("rb"))?.sessionValid).toBe(1);
+    });
+
+    multi("refuses posts that race a dissolve from another instance", async () => {
+      const other = await fx!.second!();
+      try {
+        const users = ["u0", "u1", "u2", "u3"];
+        await store.sessionCreate(sessionOf("race", "u0"), users.map((u, i) => memberOf("race", u, i)));
+        const notice = post("u0", "race", { msgType: "MTS-107", effects: { dissolve: true } });
+        const calls = range(40).map((i) => (i === 20 ? other.commitBatch([notice]) : (i % 2 ? store : other).commitBatch([post(users[i % 4]!, "race")])));
+        const results = (await Promise.all(calls)).flat();
+        const dissolved = stored(results[19]);
+        for (const [i, o] of results.entries()) {
+          if (i === 19) continue;
+          // Stored before the dissolve (then purged), or refused after it: never after it.
+          if (o.status === "stored") expect(o.message.seq).toBeLessThan(dissolved.message.seq);
+          else expect(o).toEqual({ status: "rejected", reason: "session-closed" });
+        }
+        expect(await store.history(sessionConvId("race"), 0, 100)).toEqual({ total: 1, items: [dissolved.message] });
+        for (const u of users) {
+          expect((await allInbox(u)).map((i) => i.message.msgId)).toEqual([notice.msgId]);
+        }
+      } finally {
+        await other.close();
+      }
+    });
+
     multi("dedupes against rows another instance committed", async () => {
       const other = await fx!.second!();
       try {

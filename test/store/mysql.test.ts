@@ -10,6 +10,7 @@ import { migrationStatus, runMigrations } from "../../src/store/sql/migrations/r
 import { chatConvId } from "../../src/store/types.js";
 import { createTestDatabase, type TestDatabase } from "../support/mysql.js";
 import { chat, describeStoreContract } from "./contract.js";
+import { ALL_MIGRATIONS, checkUpgradeFromInit } from "./upgrade.js";
 
 describeStoreContract(
   "MySQL/MariaDB",
@@ -54,12 +55,14 @@ async function raw<T>(url: string, fn: (c: mysql.Connection) => Promise<T>): Pro
 describe("MySQL/MariaDB schema and connection", () => {
   it("migrates on request only, once", () =>
     withDb(async ({ url }) => {
-      await expect(openStore(url)).rejects.toThrow(/needs migrations \(Init1795000000000\).*tlim migrate/);
-      expect(await migrationStatus(url)).toEqual({ applied: [], pending: ["Init1795000000000"] });
-      expect(await runMigrations(url)).toEqual(["Init1795000000000"]);
-      expect(await migrationStatus(url)).toEqual({ applied: ["Init1795000000000"], pending: [] });
+      await expect(openStore(url)).rejects.toThrow(/needs migrations \(Init1795000000000, ReadsRevokeDissolve1795000000001\).*tlim migrate/);
+      expect(await migrationStatus(url)).toEqual({ applied: [], pending: ALL_MIGRATIONS });
+      expect(await runMigrations(url)).toEqual(ALL_MIGRATIONS);
+      expect(await migrationStatus(url)).toEqual({ applied: ALL_MIGRATIONS, pending: [] });
       expect(await runMigrations(url)).toEqual([]);
     }));
+
+  it("upgrades a database created by the Init migration, keeping its rows", () => withDb(({ url }) => checkUpgradeFromInit(url)));
 
   it("has exactly the schema of the entities after the migrations (no drift)", () =>
     withDb(async ({ url }) => {
@@ -87,7 +90,7 @@ describe("MySQL/MariaDB schema and connection", () => {
           "SELECT TABLE_NAME, TABLE_COLLATION FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME <> 'tlim_migrations'",
           [name],
         );
-        expect(tables.length).toBe(7);
+        expect(tables.length).toBe(8);
         for (const t of tables) expect(t.TABLE_COLLATION).toBe("utf8mb4_bin");
         const [cols] = await c.query<mysql.RowDataPacket[]>(
           "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, CHARACTER_SET_NAME, COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND CHARACTER_SET_NAME IS NOT NULL AND TABLE_NAME <> 'tlim_migrations'",

@@ -8,6 +8,7 @@ import { createDataSource } from "../../src/store/sql/datasource.js";
 import { migrationStatus, runMigrations } from "../../src/store/sql/migrations/run.js";
 import { chatConvId } from "../../src/store/types.js";
 import { chat, describeStoreContract } from "./contract.js";
+import { ALL_MIGRATIONS, checkUpgradeFromInit } from "./upgrade.js";
 
 const root = mkdtempSync(join(tmpdir(), "tlim-store-sqlite-"));
 let n = 0;
@@ -28,15 +29,17 @@ describeStoreContract(
 describe("SQLite schema and connection", () => {
   it("migrates on request only, once", async () => {
     const url = freshUrl();
-    await expect(openStore(url)).rejects.toThrow(/needs migrations \(Init1795000000000\).*tlim migrate/);
-    expect(await migrationStatus(url)).toEqual({ applied: [], pending: ["Init1795000000000"] });
-    expect(await runMigrations(url)).toEqual(["Init1795000000000"]);
-    expect(await migrationStatus(url)).toEqual({ applied: ["Init1795000000000"], pending: [] });
+    await expect(openStore(url)).rejects.toThrow(/needs migrations \(Init1795000000000, ReadsRevokeDissolve1795000000001\).*tlim migrate/);
+    expect(await migrationStatus(url)).toEqual({ applied: [], pending: ALL_MIGRATIONS });
+    expect(await runMigrations(url)).toEqual(ALL_MIGRATIONS);
+    expect(await migrationStatus(url)).toEqual({ applied: ALL_MIGRATIONS, pending: [] });
     expect(await runMigrations(url)).toEqual([]);
     const store = await openStore(url); // no migrate: the schema is already there
     await store.commitBatch([chat("a", "b")]);
     await store.close();
   });
+
+  it("upgrades a database created by the Init migration, keeping its rows", () => checkUpgradeFromInit(freshUrl()));
 
   it("has exactly the schema of the entities after the migrations (no drift)", async () => {
     const url = freshUrl();

@@ -21,7 +21,7 @@ function inbound(user: string, env: Record<string, unknown>, node: string | null
 }
 
 function makeCore(store: Store = new MemoryStore()) {
-  const core = new ImCore(store, { maxTextChars: 3000, writeBatchMax: 100, syncPageSize: 2 }, silent);
+  const core = new ImCore(store, { maxTextChars: 3000, revokeWindowS: 120, writeBatchMax: 100, syncPageSize: 2 }, silent);
   const pushed: InboxItem[] = [];
   const sink: DeliverySink = { name: "test", push: (i) => pushed.push(i) };
   core.addSink(sink);

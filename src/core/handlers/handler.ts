@@ -1,10 +1,16 @@
 // One module per msg_type family exports a MessageHandler; registry.ts puts them in one table.
-import type { Envelope } from "../../protocol/envelope.js";
-import type { CommitOutcome, NewMessage } from "../../store/types.js";
+import { encodeBody, type Envelope } from "../../protocol/envelope.js";
+import type { CommitOutcome, NewMessage, Store } from "../../store/types.js";
+import { ImError } from "../../protocol/errors.js";
 import type { Inbound, SubmitResult } from "../types.js";
 
 export interface HandlerContext {
   readonly maxTextChars: number;
+  /** Revoke window in ms; 0 = unlimited (DESIGN Q13). */
+  readonly revokeWindowMs: number;
+  /** Reads only: handlers look things up, the writer changes them. */
+  readonly store: Pick<Store, "findMessageInConv" | "sessionGet">;
+  now(): number;
   /** Store-first: resolves after the commit (group commit writer). */
   commit(message: NewMessage): Promise<CommitOutcome>;
 }
@@ -23,10 +29,19 @@ export function messageColumns(env: Envelope) {
     msgTo: env.msg_to,
     msgType: env.msg_type,
     msgTime: env.msg_time,
-    body: JSON.stringify(env.body),
+    body: encodeBody(env.body),
     compress: env.compress,
     encode: env.encode,
     encrypt: env.encrypt,
     version: env.version,
   };
+}
+
+/** Every body element's `msg_id` (receipts and revokes handle each one, spec §1.2). */
+export function bodyMsgIds(env: Envelope): string[] {
+  const ids = env.body.map((item) => (typeof item.msg_id === "string" ? item.msg_id.trim() : ""));
+  ids.forEach((id, i) => {
+    if (id === "") throw ImError.bodyInvalid(`body[${i}].msg_id is empty`);
+  });
+  return [...new Set(ids)];
 }

@@ -28,15 +28,15 @@ export async function storeSessionMessage(ctx: HandlerContext, inbound: Inbound)
     sessionId,
     recipients: { sessionMembersOf: sessionId },
   });
-  switch (outcome.status) {
-    case "stored":
-    case "duplicate":
-      return { kind: outcome.status, message: outcome.message };
-    case "rejected":
-      if (outcome.reason === "not-member") throw ImError.notMember(env.msg_from, sessionId);
-      if (outcome.reason === "session-closed") throw ImError.forbidden(`session '${sessionId}' is closed`);
-      throw ImError.sessionNotFound(sessionId);
-  }
+  if (outcome.status === "rejected") throw rejection(outcome.reason, env.msg_from, sessionId);
+  return { kind: outcome.status, message: outcome.message };
+}
+
+/** The refusal for a session message the writer turned down. */
+export function rejection(reason: "no-session" | "session-closed" | "not-member", user: string, sessionId: string): ImError {
+  if (reason === "not-member") return ImError.notMember(user, sessionId);
+  if (reason === "session-closed") return ImError.forbidden(`session '${sessionId}' is closed`);
+  return ImError.sessionNotFound(sessionId);
 }
 
 export const sessionContent: MessageHandler = {

@@ -174,6 +174,7 @@ export function entitySchemas(kind: DbKind): EntitySchema[] {
         version: str(L.version),
         created_at: big(),
         revoked: { type: "smallint", default: 0 },
+        hidden: { type: "smallint", default: 0 },
       },
       {
         indices: [
@@ -265,6 +266,26 @@ export function entitySchemas(kind: DbKind): EntitySchema[] {
           acct_login: L.userId,
           pic: L.pic,
           ts: L.time,
+        }),
+      },
+    ),
+    table(
+      "message_reads",
+      {
+        author: str(L.userId, { primary: true }),
+        msg_id: str(L.msgId, { primary: true }),
+        reader: str(L.userId, { primary: true }),
+        status: { type: "smallint" },
+        conv_id: str(L.convId),
+        updated_at: big(),
+      },
+      {
+        indices: [{ name: "IDX_message_reads_conv", columns: ["conv_id"] }],
+        checks: lengthCheck("CHK_message_reads_len", {
+          author: L.userId,
+          msg_id: L.msgId,
+          reader: L.userId,
+          conv_id: L.convId,
         }),
       },
     ),

@@ -12,6 +12,7 @@ import type {
   Member,
   NewMessage,
   Page,
+  ReadMark,
   Session,
   Store,
   StoredMessage,
@@ -20,7 +21,7 @@ import { dialectFor, stmt, type Dialect, type Program, type Row } from "./dialec
 
 const MSG_COLS = [
   "conv_id", "seq", "msg_id", "msg_from", "msg_to", "msg_type", "msg_time", "body", "session_id",
-  "compress", "encode", "encrypt", "version", "created_at", "revoked",
+  "compress", "encode", "encrypt", "version", "created_at", "revoked", "hidden",
 ] as const;
 const MSG_SELECT = MSG_COLS.map((c) => `m.${c}`).join(", ");
 const INBOX_COLS = ["user_id", "seq", "conv_id", "conv_seq", "created_at"] as const;
@@ -29,6 +30,7 @@ const SESSION_COLS = [
   "session_create_time", "session_modify_time", "session_delete_time",
 ] as const;
 const MEMBER_COLS = ["session_id", "user_id", "user_name", "acct_login", "pic", "ts"] as const;
+const READ_COLS = ["author", "msg_id", "reader", "status", "conv_id", "updated_at"] as const;
 
 /** Rows per IN (…) list. */
 const IN_CHUNK = 500;
@@ -149,15 +151,41 @@ export class SqlStore implements Store {
   history(convId: ConvId, offset: number, limit: number): Promise<Page<StoredMessage>> {
     const d = this.dialect;
     return d.run(function* () {
-      const count = yield stmt("SELECT COUNT(*) AS n FROM messages m WHERE m.conv_id = ? AND m.revoked = 0", convId);
+      const count = yield stmt("SELECT COUNT(*) AS n FROM messages m WHERE m.conv_id = ? AND m.revoked = 0 AND m.hidden = 0", convId);
       const total = num(count[0]?.n ?? 0);
       if (limit <= 0 || offset >= total) return { total, items: [] };
       const lim = d.limitOffset(limit, offset);
       const rows = yield stmt(
-        `SELECT ${MSG_SELECT} FROM messages m WHERE m.conv_id = ? AND m.revoked = 0 ORDER BY m.seq DESC ${lim.sql}`,
+        `SELECT ${MSG_SELECT} FROM messages m WHERE m.conv_id = ? AND m.revoked = 0 AND m.hidden = 0 ORDER BY m.seq DESC ${lim.sql}`,
         convId, ...lim.params,
       );
       return { total, items: rows.map(toMessage) };
+    }, { tx: false });
+  }
+
+  readsOf(author: string, msgId: string): Promise<ReadMark[]> {
+    return this.dialect.run(function* () {
+      const rows = yield stmt(
+        "SELECT author, msg_id, reader, status, updated_at FROM message_reads WHERE author = ? AND msg_id = ? ORDER BY reader",
+        author, msgId,
+      );
+      return rows.map(toReadMark);
+    }, { tx: false });
+  }
+
+  readCounts(author: string, msgIds: string[]): Promise<Record<string, number>> {
+    const ids = sortedUnique(msgIds);
+    if (ids.length === 0) return Promise.resolve({});
+    return this.dialect.run(function* () {
+      const out: Record<string, number> = {};
+      for (const chunk of chunks(ids, IN_CHUNK)) {
+        const rows = yield stmt(
+          `SELECT msg_id, COUNT(*) AS n FROM message_reads WHERE author = ? AND msg_id IN (${chunk.map(() => "?").join(", ")}) GROUP BY msg_id`,
+          author, ...chunk,
+        );
+        for (const r of rows) out[str(r.msg_id)] = num(r.n);
+      }
+      return out;
     }, { tx: false });
   }
 
@@ -263,7 +291,7 @@ function* commitProgram(d: Dialect, batch: readonly NewMessage[], now: number): 
       const message: StoredMessage = {
         convId: m.convId, seq, msgId: m.msgId, msgFrom: m.msgFrom, msgTo: m.msgTo, msgType: m.msgType,
         msgTime: m.msgTime, body: m.body, sessionId: m.sessionId, compress: m.compress, encode: m.encode,
-        encrypt: m.encrypt, version: m.version, createdAt: now, revoked: false,
+        encrypt: m.encrypt, version: m.version, createdAt: now, revoked: false, hidden: m.hidden ?? false,
       };
       const inbox: InboxRef[] = recipients.get(i)!.map((userId) => ({ userId, inboxSeq: bump(inboxSeq, userId) }));
       outcomes[i] = { status: "stored", message, inbox };
@@ -283,6 +311,10 @@ function* commitProgram(d: Dialect, batch: readonly NewMessage[], now: number): 
       { last_seq: "new", updated_at: "new" }, convIds.map((id) => [id, kindOf.get(id), convSeq.get(id), now, now]));
     yield* writeCounters(d, "user_inbox", ["user_id", "last_seq"], ["user_id"], { last_seq: "new" },
       users.map((id) => [id, inboxSeq.get(id)]));
+
+    // 6. Effects of the stored messages, in batch order, after every message and inbox entry of
+    // the batch is written (a revoke may name a message stored earlier in the same batch).
+    yield* applyEffects(d, batch, accepted, outcomes, now);
   }
 
   // Repeats within the batch share their first occurrence's fate.
@@ -323,7 +355,11 @@ function* resolveRecipients(
   const members = new Map<string, string[]>(sessionIds.map((id) => [id, []]));
   for (const chunk of chunks(sessionIds, IN_CHUNK)) {
     const marks = chunk.map(() => "?").join(", ");
-    for (const r of yield stmt(`SELECT session_id, session_valid FROM sessions WHERE session_id IN (${marks})`, ...chunk)) {
+    // Locked (sorted, before the counters: one lock order for all writers) so that a dissolve
+    // committing meanwhile is seen: without the lock a post could be accepted from the state
+    // before the dissolve and land in the purged conversation once the dissolve commits.
+    const sql = `SELECT session_id, session_valid FROM sessions WHERE session_id IN (${marks}) ORDER BY session_id${d.forUpdate}`;
+    for (const r of yield stmt(sql, ...chunk)) {
       valid.set(String(r.session_id), num(r.session_valid));
     }
     const rows = yield stmt(
@@ -339,17 +375,79 @@ function* resolveRecipients(
     const m = batch[i]!;
     if (Array.isArray(m.recipients)) {
       out.set(i, [...new Set(m.recipients)]);
-      continue;
+    } else {
+      const id = m.recipients.sessionMembersOf;
+      const state = valid.get(id);
+      const list = members.get(id)!;
+      if (state === undefined) outcomes[i] = { status: "rejected", reason: "no-session" };
+      else if (state !== 0) outcomes[i] = { status: "rejected", reason: "session-closed" };
+      else if (!memberSets.get(id)!.has(m.msgFrom)) outcomes[i] = { status: "rejected", reason: "not-member" };
+      else out.set(i, list);
     }
-    const id = m.recipients.sessionMembersOf;
-    const state = valid.get(id);
-    const list = members.get(id)!;
-    if (state === undefined) outcomes[i] = { status: "rejected", reason: "no-session" };
-    else if (state !== 0) outcomes[i] = { status: "rejected", reason: "session-closed" };
-    else if (!memberSets.get(id)!.has(m.msgFrom)) outcomes[i] = { status: "rejected", reason: "not-member" };
-    else out.set(i, list);
+    // A dissolve closes its session for the rest of the batch: later posts are rejected as they
+    // would be in the next batch (the dissolve's purge would otherwise delete them again).
+    if (out.has(i) && m.effects?.dissolve && m.sessionId !== null && valid.has(m.sessionId)) valid.set(m.sessionId, 1);
   }
   return out;
+}
+
+/**
+ * Applies the effects of the stored messages (`accepted`, batch order) inside the batch's
+ * transaction; any failure rolls the whole batch back. Consecutive read marks are written as one
+ * multi-row upsert (receipts are the common case); a dissolve first flushes the pending ones, so
+ * it deletes what came before it in the batch.
+ */
+function* applyEffects(
+  d: Dialect,
+  batch: readonly NewMessage[],
+  accepted: readonly number[],
+  outcomes: readonly CommitOutcome[],
+  now: number,
+): Program<void> {
+  /** (author, msg_id, reader) → row; a later receipt for the same key replaces the earlier. */
+  let reads = new Map<string, unknown[]>();
+  const flushReads = function* (): Program<void> {
+    if (reads.size === 0) return;
+    // Sorted by key: one lock order for concurrent upserts on MySQL.
+    const rows = [...reads].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
+    reads = new Map();
+    for (const chunk of chunkRows(rows, maxRows(d, READ_COLS.length), d.maxStatementBytes)) {
+      yield { sql: d.upsert("message_reads", READ_COLS, ["author", "msg_id", "reader"], chunk.length, { status: "new", updated_at: "new" }), params: chunk.flat() };
+    }
+  };
+
+  for (const i of accepted) {
+    const m = batch[i]!;
+    const e = m.effects;
+    if (!e) continue;
+    const seq = (outcomes[i] as Extract<CommitOutcome, { status: "stored" }>).message.seq;
+
+    if (e.revoke && e.revoke.length > 0) {
+      // Only this conversation, never the notice itself (it may list its own id).
+      for (const chunk of chunks(sortedUnique(e.revoke), IN_CHUNK)) {
+        yield stmt(
+          `UPDATE messages SET revoked = 1 WHERE conv_id = ? AND seq <> ? AND msg_id IN (${chunk.map(() => "?").join(", ")})`,
+          m.convId, seq, ...chunk,
+        );
+      }
+    }
+
+    for (const r of e.reads ?? []) {
+      reads.set(readKey(r.author, r.msgId, m.msgFrom), [r.author, r.msgId, m.msgFrom, r.status, m.convId, now]);
+    }
+
+    if (e.dissolve) {
+      if (m.sessionId === null) throw new Error(`dissolve effect on message '${m.msgId}' from '${m.msgFrom}', which has no session`);
+      yield* flushReads();
+      // The notice is already queued for every member (recipients were read at the start).
+      yield stmt("DELETE FROM session_members WHERE session_id = ?", m.sessionId);
+      yield stmt("UPDATE sessions SET session_valid = 1, session_delete_time = ? WHERE session_id = ?", String(now), m.sessionId);
+      yield stmt("DELETE FROM messages WHERE conv_id = ? AND seq <> ?", m.convId, seq);
+      yield stmt("DELETE FROM inbox WHERE conv_id = ? AND conv_seq <> ?", m.convId, seq);
+      yield stmt("DELETE FROM message_reads WHERE conv_id = ?", m.convId);
+    }
+  }
+  yield* flushReads();
 }
 
 /** Makes sure a counter row exists for every id, locks them in sorted order, reads last_seq. */
@@ -392,6 +490,10 @@ function* writeCounters(
 
 function msgKey(msgFrom: string, msgId: string): string {
   return `${msgFrom}\u0000${msgId}`;
+}
+
+function readKey(author: string, msgId: string, reader: string): string {
+  return `${author}\u0000${msgId}\u0000${reader}`;
 }
 
 function bump(counters: Map<string, number>, id: string): number {
@@ -450,7 +552,7 @@ function strOrNull(v: unknown): string | null {
 function messageValues(m: StoredMessage): unknown[] {
   return [
     m.convId, m.seq, m.msgId, m.msgFrom, m.msgTo, m.msgType, m.msgTime, m.body, m.sessionId,
-    m.compress, m.encode, m.encrypt, m.version, m.createdAt, m.revoked ? 1 : 0,
+    m.compress, m.encode, m.encrypt, m.version, m.createdAt, m.revoked ? 1 : 0, m.hidden ? 1 : 0,
   ];
 }
 
@@ -471,6 +573,17 @@ function toMessage(r: Row): StoredMessage {
     version: str(r.version),
     createdAt: num(r.created_at),
     revoked: num(r.revoked) !== 0,
+    hidden: num(r.hidden) !== 0,
+  };
+}
+
+function toReadMark(r: Row): ReadMark {
+  return {
+    author: str(r.author),
+    msgId: str(r.msg_id),
+    reader: str(r.reader),
+    status: num(r.status),
+    updatedAt: num(r.updated_at),
   };
 }
 

@@ -32,6 +32,15 @@ function offlineRow(item: InboxItem) {
 const DEFAULT_PAGE = 20;
 const OFFLINE_PAGE = 1000;
 
+/** A page of history ids, newest first, as the read-count endpoints count them (spec §3.4). */
+async function readList(core: ImCore, page: { items: StoredMessage[] }, author: string, possibleReaders: number | null) {
+  const mine = page.items.filter((m) => m.msgFrom === author);
+  const counts = await core.store.readCounts(author, mine.map((m) => m.msgId));
+  return mine
+    .filter((m) => counts[m.msgId])
+    .map((m) => ({ msg_id: m.msgId, readNum: counts[m.msgId], ...(possibleReaders === null ? {} : { memberNum: possibleReaders }) }));
+}
+
 export const routes: Record<string, Route> = {
   async addSession(core, p, res) {
     const typeText = required(p, "session_type", () => ImError.sessionTypeInvalid("session_type is empty"));
@@ -73,6 +82,35 @@ export const routes: Record<string, Route> = {
     ok(res, { session_id: peer, total: page.total, message_list: page.items.map(historyRow) });
   },
 
+  async findSessionRead(core, p, res) {
+    const sessionId = required(p, "session_id", () => ImError.sessionIdEmpty("session_id is empty"));
+    const sender = required(p, "sender", () => ImError.userIdEmpty("sender is empty"));
+    const page = await core.sessionHistory(sessionId, intParam(p, "start", 0), intParam(p, "length", DEFAULT_PAGE));
+    // "read by N of M": M = members other than the author.
+    const members = (await core.store.sessionMembers(sessionId)).filter((m) => m.userId !== sender).length;
+    ok(res, { messageReadList: await readList(core, page, sender, members) });
+  },
+
+  async findChatRead(core, p, res) {
+    const from = required(p, "msg_from", () => ImError.userIdEmpty("msg_from is empty"));
+    const to = required(p, "msg_to", () => ImError.userIdEmpty("msg_to is empty"));
+    const page = await core.chatHistory(from, to, intParam(p, "start", 0), intParam(p, "length", DEFAULT_PAGE));
+    ok(res, { messageReadList: await readList(core, page, from, 1) });
+  },
+
+  async findStatusList(core, p, res) {
+    const msgId = required(p, "msg_id", () => ImError.bodyInvalid("msg_id is empty"));
+    const sender = required(p, "sender", () => ImError.userIdEmpty("sender is empty"));
+    const marks = await core.store.readsOf(sender, msgId);
+    ok(res, {
+      ofStatusList: marks.map((r) => ({ id_: `${r.author}#${r.msgId}#${r.reader}`, msg_id: r.msgId, sender: r.author, reader: r.reader, status: r.status })),
+    });
+  },
+
+  approval: (core, p, res) => business(core, "MTB-000", p, res),
+  approvalBack: (core, p, res) => business(core, "MTB-001", p, res),
+  systemMessage: (core, p, res) => business(core, "MTB-100", p, res),
+
   async getOffline(core, p, res) {
     const userId = required(p, "user_id", () => ImError.userIdEmpty("user_id为空 (user_id is empty)"));
     // spec §3.2: clears unless getThenClear is exactly "1".
@@ -82,3 +120,15 @@ export const routes: Record<string, Route> = {
     ok(res, { message_list: items.map(offlineRow) });
   },
 };
+
+/** approval / approvalBack / systemMessage (spec §3.2): stored and delivered through the core;
+ * the answer says whether it was accepted (the original always said "ok"). */
+async function business(core: ImCore, type: "MTB-000" | "MTB-001" | "MTB-100", p: Params, res: Response): Promise<void> {
+  // The original read only `msgTo`; legacy docs spell it msg_to.
+  const to = (p.msgTo ?? p.msg_to ?? "").trim();
+  if (to === "") throw ImError.userIdEmpty("msgTo is empty");
+  const params = (p.params ?? "").trim();
+  if (params === "") throw ImError.bodyInvalid("params is empty");
+  const m = await core.business(type, to, params);
+  ok(res, { msg_id: m.msgId, msg_type: m.msgType, msg_time: m.msgTime });
+}

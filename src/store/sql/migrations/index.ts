@@ -4,12 +4,14 @@ import type { MigrationInterface } from "typeorm";
 import type { DbKind } from "../dialect.js";
 import { Init1795000000000 as SqliteInit } from "./sqlite/1795000000000-Init.js";
 import { Init1795000000000 as MysqlInit } from "./mysql/1795000000000-Init.js";
+import { ReadsRevokeDissolve1795000000001 as SqliteReads } from "./sqlite/1795000000001-ReadsRevokeDissolve.js";
+import { ReadsRevokeDissolve1795000000001 as MysqlReads } from "./mysql/1795000000001-ReadsRevokeDissolve.js";
 
 type MigrationClass = new () => MigrationInterface;
 
 const SETS: Record<DbKind, MigrationClass[]> = {
-  sqlite: [SqliteInit],
-  mysql: [MysqlInit],
+  sqlite: [SqliteInit, SqliteReads],
+  mysql: [MysqlInit, MysqlReads],
 };
 
 export function migrationsFor(kind: DbKind): MigrationClass[] {

@@ -28,7 +28,8 @@ export async function runMigrations(url: string): Promise<string[]> {
 
 export async function migrationStatus(url: string): Promise<MigrationStatus> {
   return withDataSource(url, async (ds) => {
-    const applied = await new MigrationExecutor(ds).getExecutedMigrations();
+    // TypeORM lists executed migrations newest first; the status reports them oldest first.
+    const applied = (await new MigrationExecutor(ds).getExecutedMigrations()).sort((a, b) => (a.id ?? 0) - (b.id ?? 0) || a.timestamp - b.timestamp);
     return { applied: applied.map((m) => m.name), pending: await pendingMigrations(ds) };
   });
 }

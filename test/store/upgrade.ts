@@ -1,0 +1,68 @@
+// Upgrading a database that has only the Init migration (the schema tlim shipped first) with
+// data in it: the later migrations apply and the old rows read as before (hidden = false).
+import { DataSource } from "typeorm";
+import { expect } from "vitest";
+import { openStore } from "../../src/store/open.js";
+import { createDataSource, parseDbUrl } from "../../src/store/sql/datasource.js";
+import { migrationsFor } from "../../src/store/sql/migrations/index.js";
+import { migrationStatus, runMigrations } from "../../src/store/sql/migrations/run.js";
+import { chatConvId } from "../../src/store/types.js";
+import { chat } from "./contract.js";
+
+export const INIT = "Init1795000000000";
+export const READS = "ReadsRevokeDissolve1795000000001";
+export const ALL_MIGRATIONS = [INIT, READS];
+
+export async function checkUpgradeFromInit(url: string): Promise<void> {
+  const base = createDataSource(url);
+  const initOnly = new DataSource({ ...base.options, migrations: migrationsFor(parseDbUrl(url).kind).slice(0, 1) });
+  await initOnly.initialize();
+  try {
+    expect((await initOnly.runMigrations({ transaction: "each" })).map((m) => m.name)).toEqual([INIT]);
+    // One message as the Init schema stored it, with its counters and inbox entry.
+    const conv = chatConvId("alice", "bob");
+    await initOnly.query("INSERT INTO conversations (conv_id, kind, last_seq, created_at, updated_at) VALUES (?, 'chat', 1, 1, 1)", [conv]);
+    await initOnly.query(
+      `INSERT INTO messages (conv_id, seq, msg_id, msg_from, msg_to, msg_type, msg_time, body, session_id, compress, encode, encrypt, version, created_at, revoked)
+       VALUES (?, 1, 'old-1', 'alice', 'bob', 'MTT-000', '1', '[]', NULL, '0', '0', '0', '1.0', 1, 0)`,
+      [conv],
+    );
+    await initOnly.query("INSERT INTO user_inbox (user_id, last_seq) VALUES ('bob', 1)");
+    await initOnly.query("INSERT INTO inbox (user_id, seq, conv_id, conv_seq, created_at) VALUES ('bob', 1, ?, 1, 1)", [conv]);
+  } finally {
+    await initOnly.destroy();
+  }
+  expect(await migrationStatus(url)).toEqual({ applied: [INIT], pending: [READS] });
+  await expect(openStore(url)).rejects.toThrow(new RegExp(`needs migrations \\(${READS}\\)`));
+  expect(await runMigrations(url)).toEqual([READS]);
+
+  const store = await openStore(url);
+  try {
+    const old = await store.findMessage("alice", "old-1");
+    expect(old).toMatchObject({ seq: 1, hidden: false, revoked: false });
+    expect((await store.history(chatConvId("alice", "bob"), 0, 10)).total).toBe(1);
+    const receipt = chat("bob", "alice", { hidden: true, effects: { reads: [{ author: "alice", msgId: "old-1", status: 2 }] } });
+    const [o] = await store.commitBatch([receipt]);
+    expect(o).toMatchObject({ status: "stored", message: { seq: 2, hidden: true }, inbox: [{ userId: "alice", inboxSeq: 1 }, { userId: "bob", inboxSeq: 2 }] });
+    expect(await store.readCounts("alice", ["old-1"])).toEqual({ "old-1": 1 });
+    expect((await store.inboxAfter("bob", 0, 10)).map((i) => [i.message.msgId, i.message.hidden])).toEqual([["old-1", false], [receipt.msgId, true]]);
+  } finally {
+    await store.close();
+  }
+
+  // The migration can be reverted (and applied again): the Init schema comes back.
+  const ds = createDataSource(url);
+  await ds.initialize();
+  try {
+    await ds.undoLastMigration({ transaction: "each" });
+    const names = (await ds.query(ds.options.type === "better-sqlite3"
+      ? "SELECT name FROM pragma_table_info('messages')"
+      : "SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'messages'")) as Array<{ name: string }>;
+    expect(names.map((r) => r.name)).not.toContain("hidden");
+    await expect(ds.query("SELECT COUNT(*) AS n FROM message_reads")).rejects.toThrow();
+  } finally {
+    await ds.destroy();
+  }
+  expect(await migrationStatus(url)).toEqual({ applied: [INIT], pending: [READS] });
+  expect(await runMigrations(url)).toEqual([READS]);
+}
