@@ -1,44 +1,20 @@
 // The spine, end to end: real Prosody, real @xmpp/client users, real tlim on SQLite and MariaDB.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectClient, xml, type TestClient } from "../support/xmpp-client.js";
-import { startProsody, type ProsodyHandle } from "../support/prosody.js";
-import { createDb, DB_KINDS, startTestTlim, type TestDb, type TestTlim } from "../support/tlim.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { useTlim } from "../support/fixture.js";
+import { DB_KINDS } from "../support/tlim.js";
 import { envelope, envelopeOf, isErrorFor, isMessageWithId, isReceiptFor, sleep, tlimMessage } from "../support/tlim-stanzas.js";
-
-const USERS = Array.from({ length: 60 }, (_, i) => `u${i + 1}`);
-const PW = "pw";
+import { xml } from "../support/xmpp-client.js";
 
 describe.each(DB_KINDS)("messaging through Prosody on %s", (kind) => {
-  let prosody: ProsodyHandle;
-  let db: TestDb;
-  let tlim: TestTlim;
-  let C: string;
-  const clients: TestClient[] = [];
-  let nextUser = 0;
-
-  /** A fresh user nobody else in this file uses, so inboxes do not leak between tests. */
-  const freshUser = () => USERS[nextUser++]!;
-  const login = async (user: string, resource?: string, presenceToComponent = true) => {
-    const c = await connectClient(prosody, user, PW, resource);
-    clients.push(c);
-    if (presenceToComponent) await c.sendPresenceTo(C);
-    return c;
-  };
-  /** Waits until tlim has seen the presence (the sync that follows is quick but asynchronous). */
-  const settle = () => sleep(150);
-
-  beforeAll(async () => {
-    prosody = await startProsody({ users: USERS.map((u) => [u, PW] as [string, string]) });
-    C = prosody.componentDomain;
-    db = await createDb(kind, "msg");
-    tlim = await startTestTlim(prosody, db.url);
-  });
-
-  afterAll(async () => {
-    for (const c of clients) await c.stop();
-    await tlim?.stop();
-    await prosody?.stop();
-    await db?.drop();
+  const f = useTlim(kind, { prefix: "u" });
+  const freshUser = () => f.fresh();
+  const login = (user: string, resource?: string, presenceToComponent = true) => f.login(user, resource, presenceToComponent ? {} : false);
+  const settle = () => f.settle();
+  let C = "";
+  let tlim = f.tlim;
+  let prosody = f.prosody;
+  beforeAll(() => {
+    ({ C, tlim, prosody } = f);
   });
 
   it("stores a 1:1 text first, then delivers it from <sender>@C to the recipient, and acks the sender", async () => {

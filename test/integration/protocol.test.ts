@@ -1,31 +1,24 @@
 // Every msg_type family through a real Prosody with real clients, on SQLite and MariaDB:
 // content and fallbacks, read receipts, revoke, session notices and dissolve, business messages,
 // pass-through, multi-device, presence bookkeeping, limits and markers.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startProsody, type ProsodyHandle } from "../support/prosody.js";
-import { createDb, DB_KINDS, startTestTlim, type TestDb, type TestTlim } from "../support/tlim.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { useTlim } from "../support/fixture.js";
+import { DB_KINDS, type TestTlim } from "../support/tlim.js";
 import { envelope, envelopeOf, isErrorFor, isMessageWithId, isReceiptFor, sleep, tlimMessage } from "../support/tlim-stanzas.js";
-import { connectClient, xml, type TestClient } from "../support/xmpp-client.js";
+import { xml, type TestClient } from "../support/xmpp-client.js";
 
-const USERS = Array.from({ length: 70 }, (_, i) => `p${i + 1}`);
-const PW = "pw";
 const REVOKE_WINDOW_S = 2;
 
 describe.each(DB_KINDS)("the tlim protocol on %s", (kind) => {
-  let prosody: ProsodyHandle;
-  let db: TestDb;
+  const f = useTlim(kind, { prefix: "p", users: 70, overrides: { revokeWindowS: REVOKE_WINDOW_S, maxBodyChars: 20000 } });
+  const fresh = () => f.fresh();
+  const login = f.login;
+  const settle = f.settle;
+  let C = "";
   let tlim: TestTlim;
-  let C: string;
-  const clients: TestClient[] = [];
-  let next = 0;
-  const fresh = () => USERS[next++]!;
-  const login = async (user: string, resource?: string, presence: Record<string, string> | false = {}) => {
-    const c = await connectClient(prosody, user, PW, resource);
-    clients.push(c);
-    if (presence !== false) await c.sendPresenceTo(C, presence);
-    return c;
-  };
-  const settle = () => sleep(150);
+  beforeAll(() => {
+    ({ C, tlim } = f);
+  });
   const session = async (owner: string, ...members: string[]) =>
     (await tlim.api("addSession", { session_type: "0", request_user: owner, subscribers: JSON.stringify(members.map((user_id) => ({ user_id }))) })).session_id as string;
   /** Sends and waits for the XEP-0184 ack of the commit. */
@@ -43,20 +36,6 @@ describe.each(DB_KINDS)("the tlim protocol on %s", (kind) => {
   };
   const errorText = (el: ReturnType<TestClient["messages"]>[number]) =>
     el.getChild("error")?.getChildText("text", "urn:ietf:params:xml:ns:xmpp-stanzas") ?? "";
-
-  beforeAll(async () => {
-    prosody = await startProsody({ users: USERS.map((u) => [u, PW] as [string, string]) });
-    C = prosody.componentDomain;
-    db = await createDb(kind, "proto");
-    tlim = await startTestTlim(prosody, db.url, { revokeWindowS: REVOKE_WINDOW_S, maxBodyChars: 20000 });
-  });
-
-  afterAll(async () => {
-    for (const c of clients) await c.stop();
-    await tlim?.stop();
-    await prosody?.stop();
-    await db?.drop();
-  });
 
   describe("content", () => {
     it("MTT-004, MTT-102, MTT-200, MTT-201 and an unlisted MTT-* are stored and delivered like 1:1 content", async () => {
