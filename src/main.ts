@@ -7,7 +7,9 @@ import { createLogger, type Logger } from "./log.js";
 import { openStore } from "./store/open.js";
 import type { Store } from "./store/types.js";
 import { createHttpApp } from "./transports/http/app.js";
+import { xep0133Provisioner } from "./transports/http/provision.js";
 import { XmppTransport } from "./transports/xmpp/index.js";
+import { JimGateway } from "./transports/jim/index.js";
 
 export interface Tlim {
   core: ImCore;
@@ -15,8 +17,13 @@ export interface Tlim {
   xmpp: XmppTransport;
   /** The HTTP API's base URL, e.g. http://127.0.0.1:9595 */
   httpUrl: string;
+  /** The J-IM gateway (null when TLIM_JIM_ENABLED is off); `jim.port` is its port. */
+  jim: JimGateway | null;
   stop(): Promise<void>;
 }
+
+/** How long addUser/removeUser wait for the XMPP server's answer to an account command. */
+const PROVISION_TIMEOUT_MS = 10_000;
 
 export async function startTlim(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Tlim> {
   const store = await openStore(config.dbUrl, { synchronize: config.synchronize, migrate: !config.synchronize });
@@ -48,7 +55,22 @@ export async function startTlim(config: Config, log: Logger = createLogger(confi
     }
     return { xmpp: xmpp.link.status, database };
   };
-  const app = createHttpApp({ core, apiSecret: config.apiAuth === "none" ? null : config.apiSecret, health, log: log.child({ part: "http" }) });
+  const app = createHttpApp({
+    core,
+    apiSecret: config.apiAuth === "none" ? null : config.apiSecret,
+    corsOrigin: config.corsOrigin,
+    files: { dir: config.fileDir, maxBytes: config.maxUploadBytes },
+    presence: (userId) => xmpp.delivery.presenceOf(userId),
+    provisioner: config.provisionAccounts
+      ? xep0133Provisioner((iq, timeoutMs) => xmpp.link.xmpp.iqCaller.request(iq, timeoutMs), {
+          componentDomain: config.xmppDomain,
+          userDomain: config.userDomain,
+          timeoutMs: PROVISION_TIMEOUT_MS,
+        })
+      : null,
+    health,
+    log: log.child({ part: "http" }),
+  });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.httpPort, config.httpHost, () => resolve(s));
     s.once("error", reject);
@@ -57,17 +79,42 @@ export async function startTlim(config: Config, log: Logger = createLogger(confi
   log.info({ url: `http://${config.httpHost}:${port}/plugins/tlim/`, db: redact(config.dbUrl) }, "http api listening");
   xmpp.start();
 
+  let jim: JimGateway | null = null;
+  if (config.jimEnabled) {
+    jim = new JimGateway(core, {
+      host: config.jimHost,
+      port: config.jimPort,
+      maxBodyBytes: config.jimMaxBodyBytes,
+      heartbeatTimeoutS: config.jimHeartbeatTimeoutS,
+      apiSecret: config.apiAuth === "none" ? null : config.apiSecret,
+      tokenSecret: config.jimTokenSecret,
+      c2s: config.xmppC2s,
+      userDomain: config.userDomain,
+      xmppOnline: (userId) => xmpp.delivery.presenceOf(userId) !== "offline",
+    }, log);
+    const jimPort = await jim.start().catch(async (err: unknown) => {
+      await new Promise<void>((r) => server.close(() => r()));
+      await xmpp.stop();
+      await core.close();
+      await store.close();
+      throw err;
+    });
+    log.info({ host: config.jimHost, port: jimPort }, "j-im gateway listening (tcp, websocket, http)");
+  }
+
   let stopped = false;
   return {
     core,
     store,
     xmpp,
     httpUrl: `http://${config.httpHost}:${port}`,
+    jim,
     async stop() {
       if (stopped) return;
       stopped = true;
       await new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections?.();
+      await jim?.stop();
       await xmpp.stop();
       await core.close();
       await store.close();

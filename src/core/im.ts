@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import { encodeBody, msgClassOf, normaliseBody } from "../protocol/envelope.js";
 import { ImError } from "../protocol/errors.js";
 import { randomUUID } from "node:crypto";
-import { chatConvId, sessionConvId, type CommitOutcome, type InboxItem, type Member, type Page, type Session, type Store, type StoredMessage } from "../store/types.js";
+import { chatConvId, sessionConvId, type CommitOutcome, type HistoryFilter, type InboxItem, type Member, type NewMessage, type Page, type Session, type Store, type StoredMessage, type User } from "../store/types.js";
 import { CursorBook } from "./cursors.js";
 import type { HandlerContext } from "./handlers/handler.js";
 import { HandlerRegistry } from "./registry.js";
@@ -23,6 +23,18 @@ export interface CoreOptions {
 
 /** The sender of server-originated messages, as in the original (spec §2.5). */
 export const SERVER_USER = "admin";
+
+/** A findWebSessions entry: a session, a 1:1 chat (type 99) or the system entry (type 100,
+ * which has no create time). */
+export type ConversationEntry = Omit<Session, "sessionCreateTime"> & { sessionCreateTime: string | null };
+
+/** The columns of a message the server originates (spec §2.5: flags "0"/"1"/"0", version 2.0.0). */
+function serverColumns(msgType: string, msgTo: string, body: Array<Record<string, unknown>>) {
+  return {
+    msgId: randomUUID(), msgFrom: SERVER_USER, msgTo, msgType, msgTime: String(Date.now()), body: encodeBody(body),
+    compress: "0", encode: "1", encrypt: "0", version: "2.0.0",
+  };
+}
 
 export class ImCore {
   readonly writer: GroupCommitWriter;
@@ -135,17 +147,10 @@ export class ImCore {
   async business(msgType: "MTB-000" | "MTB-001" | "MTB-100", to: string, params: string): Promise<StoredMessage> {
     if (to.trim() === "") throw ImError.userIdEmpty("msgTo is empty");
     if (to.length > 64) throw ImError.badParam("msgTo is longer than 64 characters");
-    const body = normaliseBody(params);
     const outcome = await this.writer.submit({
+      ...serverColumns(msgType, to, normaliseBody(params)),
       convId: chatConvId(SERVER_USER, to),
-      msgId: randomUUID(),
-      msgFrom: SERVER_USER,
-      msgTo: to,
-      msgType,
-      msgTime: String(Date.now()),
-      body: encodeBody(body),
       sessionId: null,
-      compress: "0", encode: "1", encrypt: "0", version: "2.0.0",
       recipients: [to],
     });
     if (outcome.status === "rejected") throw ImError.internal();
@@ -169,6 +174,7 @@ export class ImCore {
       const userName = ("userName" in m && m.userName) || m.userId;
       members.push({ sessionId: "", userId: m.userId, userName, acctLogin: m.userId, pic: null, ts: now });
     }
+    await this.applyProfiles(members);
     const session: Session = {
       sessionId: randomUUID(),
       sessionType: req.sessionType,
@@ -185,12 +191,171 @@ export class ImCore {
     return { session, members };
   }
 
-  sessionHistory(sessionId: string, offset: number, limit: number): Promise<Page<StoredMessage>> {
-    return this.store.history(sessionConvId(sessionId), offset, limit);
+  sessionHistory(sessionId: string, offset: number, limit: number, filter?: HistoryFilter): Promise<Page<StoredMessage>> {
+    return this.store.history(sessionConvId(sessionId), offset, limit, filter);
   }
 
-  chatHistory(userId: string, peer: string, offset: number, limit: number): Promise<Page<StoredMessage>> {
-    return this.store.history(chatConvId(userId, peer), offset, limit);
+  chatHistory(userId: string, peer: string, offset: number, limit: number, filter?: HistoryFilter): Promise<Page<StoredMessage>> {
+    return this.store.history(chatConvId(userId, peer), offset, limit, filter);
+  }
+
+  /** The system messages (MTB-100) sent to a user, newest first (spec §3.4 findSystemHistory). */
+  systemHistory(userId: string, offset: number, limit: number, filter: HistoryFilter = {}): Promise<Page<StoredMessage>> {
+    return this.store.history(chatConvId(SERVER_USER, userId), offset, limit, { ...filter, msgType: "MTB-100" });
+  }
+
+  /** Member snapshots take the user's profile from the users table when the user is known
+   * (spec §4.3); otherwise they keep the given name (or the id). */
+  private async applyProfiles(members: Member[]): Promise<void> {
+    const known = new Map((await this.store.usersGet(members.map((m) => m.userId))).map((u) => [u.userId, u]));
+    for (const m of members) {
+      const u = known.get(m.userId);
+      if (u) Object.assign(m, { userName: u.userName, acctLogin: u.acctLogin, pic: u.picUrl });
+    }
+  }
+
+  /** A session that exists and was not dissolved, or error-009. */
+  async liveSession(sessionId: string): Promise<Session> {
+    const session = await this.store.sessionGet(sessionId);
+    if (!session) throw ImError.sessionNotFound(sessionId);
+    if (session.sessionDeleteTime !== null) throw new ImError("sessionNotFound", `session '${sessionId}' was dissolved`);
+    return session;
+  }
+
+  /**
+   * modifySession (spec §3.2, DESIGN Q11): rename (bumps session_modify_time), add members
+   * (snapshots refreshed), remove members (membership only, their messages stay). Nothing is
+   * sent: clients announce changes with MTS-102/103/106 as in the original.
+   */
+  async modifySession(sessionId: string, req: { name?: string; add: Array<{ userId: string; userName?: string }>; remove: string[] }): Promise<Session> {
+    await this.liveSession(sessionId);
+    const now = String(Date.now());
+    if (req.name !== undefined) await this.store.sessionUpdate(sessionId, { sessionName: req.name, sessionModifyTime: now });
+    if (req.add.length > 0) {
+      const members = req.add.map((m) => ({ sessionId, userId: m.userId, userName: m.userName || m.userId, acctLogin: m.userId, pic: null, ts: now }));
+      await this.applyProfiles(members);
+      await this.store.sessionMembersPut(sessionId, members);
+    }
+    if (req.remove.length > 0) await this.store.sessionMembersRemove(sessionId, req.remove);
+    return this.liveSession(sessionId);
+  }
+
+  /** switchSession / updateSessionPic: one field of a live session. */
+  async updateSession(sessionId: string, changes: { sessionValid?: number; sessionPic?: string | null }): Promise<Session> {
+    await this.liveSession(sessionId);
+    await this.store.sessionUpdate(sessionId, changes);
+    return this.liveSession(sessionId);
+  }
+
+  /**
+   * `dissolved` (spec §3.3, DESIGN Q11): a server MTS-107 `[{session_id}]` from "admin" is stored
+   * and queued for every member, then the session is closed and purged in the same transaction:
+   * the same path as the owner's XMPP MTS-107.
+   */
+  async dissolveSession(sessionId: string): Promise<StoredMessage> {
+    await this.liveSession(sessionId);
+    const outcome = await this.writer.submit({
+      ...serverColumns("MTS-107", sessionId, [{ session_id: sessionId }]),
+      convId: sessionConvId(sessionId),
+      sessionId,
+      recipients: { sessionMembersOf: sessionId, fromServer: true },
+      effects: { dissolve: true },
+    });
+    if (outcome.status === "rejected") throw new ImError("sessionNotFound", `session '${sessionId}' was dissolved meanwhile`);
+    return outcome.message;
+  }
+
+  /**
+   * `revokeMessage` (spec §3.4) by the business system: the message becomes a tombstone and a
+   * revoke notice is stored and delivered in the same transaction, as an XMPP revoke does. In a
+   * session the notice is an MTS-101 from "admin"; 1:1 it is an MTT-101 in the author's name (a
+   * 1:1 conversation holds only its two parties' messages). No revoke window applies. `msgFrom`
+   * picks one message when several senders used the same msg_id. `notice` is null when the
+   * message was revoked already.
+   */
+  async revokeMessage(msgId: string, msgFrom: string | null): Promise<{ target: StoredMessage; notice: StoredMessage | null }> {
+    const found = (await this.store.messagesByMsgId(msgId)).filter((m) => !m.hidden && (msgFrom === null || m.msgFrom === msgFrom));
+    if (found.length === 0) throw ImError.notFound(`message '${msgId}'${msgFrom === null ? "" : ` from '${msgFrom}'`} does not exist`);
+    if (found.length > 1) {
+      throw ImError.badParam(`msg_id '${msgId}' names ${found.length} messages (senders ${found.map((m) => `'${m.msgFrom}'`).join(", ")}): give msg_from`);
+    }
+    const target = found[0]!;
+    if (target.revoked) return { target, notice: null };
+    const sid = target.sessionId;
+    const notice: NewMessage = sid !== null
+      ? {
+          ...serverColumns("MTS-101", sid, [{ session_id: sid, msg_id: msgId }]),
+          convId: target.convId, sessionId: sid, recipients: { sessionMembersOf: sid, fromServer: true }, effects: { revoke: [msgId] },
+        }
+      : {
+          ...serverColumns("MTT-101", target.msgTo, [{ msg_id: msgId }]),
+          msgFrom: target.msgFrom, convId: target.convId, sessionId: null,
+          recipients: target.msgFrom === target.msgTo ? [target.msgFrom] : [target.msgTo, target.msgFrom], effects: { revoke: [msgId] },
+        };
+    const outcome = await this.writer.submit(notice);
+    if (outcome.status === "rejected") throw ImError.forbidden(`the session of message '${msgId}' was dissolved`);
+    return { target, notice: outcome.message };
+  }
+
+  /** clearChatHistory (spec §3.3): the 1:1 history of two users is deleted for both, with its
+   * inbox entries and read marks; nobody is notified (clients agree with MTT-200/201 first). */
+  clearChat(userId: string, otherId: string): Promise<number> {
+    return this.store.conversationClear(chatConvId(userId, otherId), [userId, otherId]);
+  }
+
+  /**
+   * findWebSessions (spec §3.3): the user's sessions with this session_valid (not type 99); with
+   * valid 0 also the 1:1 conversations as type 99 (name and picture of the peer from the users
+   * table) and, when the user has system messages, the synthetic `systemMessage` entry (type 100).
+   * Latest activity first.
+   */
+  async webSessions(userId: string, valid: number): Promise<ConversationEntry[]> {
+    const entries: ConversationEntry[] = (await this.store.sessionsOf(userId, valid)).filter((s) => s.sessionType !== 99);
+    if (valid === 0) {
+      const chats = (await this.store.chatsOf(userId)).filter((c) => c.peerId !== SERVER_USER);
+      const users = new Map((await this.store.usersGet(chats.map((c) => c.peerId))).map((u) => [u.userId, u]));
+      for (const c of chats) {
+        const peer = users.get(c.peerId);
+        entries.push({
+          sessionId: c.peerId, sessionType: 99, sessionName: peer?.userName ?? c.peerId, sessionUser: userId,
+          sessionPic: peer?.picUrl ?? null, sessionValid: 0, sessionCreateTime: String(c.createdAt),
+          sessionModifyTime: String(c.updatedAt), sessionDeleteTime: null,
+        });
+      }
+      const latest = (await this.systemHistory(userId, 0, 1)).items[0];
+      if (latest) {
+        entries.push({
+          sessionId: "systemMessage", sessionType: 100, sessionName: "系统消息", sessionUser: SERVER_USER, sessionPic: null,
+          sessionValid: 0, sessionCreateTime: null, sessionModifyTime: latest.msgTime, sessionDeleteTime: null,
+        });
+      }
+    }
+    const activity = (e: ConversationEntry) => Number(e.sessionModifyTime ?? e.sessionCreateTime ?? 0) || 0;
+    return entries.sort((a, b) => activity(b) - activity(a));
+  }
+
+  /**
+   * addUser (spec §3.2): adds or updates users in the users table; a field not given keeps its
+   * stored value (a new user's name and login default to the id). XMPP accounts are the HTTP
+   * side's business (provisioning).
+   */
+  async putUsers(entries: Array<Partial<Omit<User, "userId" | "updatedAt">> & { userId: string }>): Promise<User[]> {
+    const known = new Map((await this.store.usersGet(entries.map((e) => e.userId))).map((u) => [u.userId, u]));
+    const now = Date.now();
+    const users = entries.map((e): User => {
+      const k = known.get(e.userId);
+      return {
+        userId: e.userId,
+        userName: e.userName ?? k?.userName ?? e.userId,
+        acctLogin: e.acctLogin ?? k?.acctLogin ?? e.userId,
+        userEmail: e.userEmail ?? k?.userEmail ?? null,
+        picUrl: e.picUrl ?? k?.picUrl ?? null,
+        appPushCode: e.appPushCode ?? k?.appPushCode ?? null,
+        updatedAt: now,
+      };
+    });
+    await this.store.usersPut(users);
+    return users;
   }
 
   /**

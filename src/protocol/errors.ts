@@ -33,6 +33,8 @@ export const ERROR_CATALOGUE = {
   unsupported: { code: "error-015", condition: "feature-not-implemented", type: "cancel", meaning: "msg_type not supported" },
   notFound: { code: "error-017", condition: "item-not-found", type: "cancel", meaning: "the referenced message does not exist" },
   badParam: { code: "error-016", condition: "bad-request", type: "modify", meaning: "a parameter is invalid" },
+  recordNotFound: { code: "error-018", condition: "item-not-found", type: "cancel", meaning: "the referenced record (file, board entry) does not exist" },
+  provisionFailed: { code: "error-019", condition: "service-unavailable", type: "wait", meaning: "the XMPP server did not create or delete the account (XEP-0133)" },
   internal: { code: "error-500", condition: "internal-server-error", type: "wait", meaning: "internal error, try again" },
 } as const satisfies Record<string, ErrorInfo>;
 
@@ -66,6 +68,8 @@ export class ImError extends Error {
   static unsupported(detail: string) { return new ImError("unsupported", detail); }
   static notFound(detail: string) { return new ImError("notFound", detail); }
   static badParam(detail: string) { return new ImError("badParam", detail); }
+  static recordNotFound(detail: string) { return new ImError("recordNotFound", detail); }
+  static provisionFailed(detail: string) { return new ImError("provisionFailed", detail); }
   static sessionTypeInvalid(detail: string) { return new ImError("sessionTypeInvalid", detail); }
   static sessionUserInvalid(detail: string) { return new ImError("sessionUserInvalid", detail); }
   static internal(detail = "internal error, the message was not stored; try again") {

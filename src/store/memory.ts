@@ -1,17 +1,24 @@
 // In-memory Store for unit tests. Same semantics as SqlStore (test/store/contract.ts runs against
 // both), including the column-size limits the databases enforce.
 import type {
+  ChatPeer,
   CommitOutcome,
   ConvId,
+  HistoryFilter,
   InboxItem,
   InboxRef,
   Member,
   NewMessage,
   Page,
+  Pubact,
   ReadMark,
   Session,
+  SessionChanges,
   Store,
+  StoredFile,
   StoredMessage,
+  Style,
+  User,
 } from "./types.js";
 
 /** Mirrors the varchar sizes of the schema (src/store/sql/datasource.ts LENGTHS). */
@@ -22,6 +29,10 @@ const LIMITS = {
   session: { sessionId: 64, sessionName: 256, sessionUser: 64, sessionPic: 256, sessionCreateTime: 20, sessionModifyTime: 20, sessionDeleteTime: 20 },
   member: { sessionId: 64, userId: 64, userName: 256, acctLogin: 64, pic: 256, ts: 20 },
   read: { author: 64, msgId: 64 },
+  user: { userId: 64, userName: 256, acctLogin: 64, userEmail: 256, picUrl: 256, appPushCode: 256 },
+  pubact: { id: 64, title: 256, userId: 64, ts: 20, sessionId: 64 },
+  style: { styleId: 64, styleName: 64, userId: 64 },
+  file: { fileId: 64, fileName: 256, contentType: 128, userId: 64 },
 } as const;
 
 interface InboxEntry {
@@ -56,6 +67,11 @@ export class MemoryStore implements Store {
   private readonly sessions = new Map<string, Session>();
   private readonly members = new Map<string, Member[]>();
   private readonly reads = new Map<string, ReadRow>(); // key(author, msgId, reader)
+  private readonly chats = new Map<string, ChatPeer>(); // key(userId, peerId)
+  private readonly users = new Map<string, User>();
+  private readonly pubacts = new Map<string, Pubact>();
+  private readonly styles = new Map<string, Style>(); // key(userId, styleName)
+  private readonly files = new Map<string, StoredFile>();
   private closed = false;
 
   async commitBatch(batch: NewMessage[]): Promise<CommitOutcome[]> {
@@ -72,7 +88,7 @@ export class MemoryStore implements Store {
     const firstOf = new Map<string, number>();
     const repeats = new Map<number, number>();
     const accepted: Array<{ i: number; recipients: string[] }> = [];
-    const closedInBatch = new Set<string>();
+    const dissolvedInBatch = new Set<string>();
     batch.forEach((m, i) => {
       const k = key(m.msgFrom, m.msgId);
       const first = firstOf.get(k);
@@ -86,7 +102,7 @@ export class MemoryStore implements Store {
         outcomes[i] = { status: "duplicate", message: { ...existing } };
         return;
       }
-      const recipients = this.recipientsOf(m, closedInBatch);
+      const recipients = this.recipientsOf(m, dissolvedInBatch);
       if (typeof recipients === "string") {
         outcomes[i] = { status: "rejected", reason: recipients };
         return;
@@ -95,7 +111,7 @@ export class MemoryStore implements Store {
       if (m.effects?.dissolve) {
         if (m.sessionId === null) throw new Error(`dissolve effect on message '${m.msgId}' from '${m.msgFrom}', which has no session`);
         // A dissolve closes its session for the rest of the batch.
-        closedInBatch.add(m.sessionId);
+        dissolvedInBatch.add(m.sessionId);
       }
       accepted.push({ i, recipients });
     });
@@ -103,6 +119,7 @@ export class MemoryStore implements Store {
     // 2. Store, then apply the effects in batch order (as SqlStore does: a revoke may name a
     // message stored later in the same batch).
     for (const { i, recipients } of accepted) outcomes[i] = this.store(batch[i]!, recipients, now);
+    for (const { i } of accepted) this.touch(batch[i]!, now);
     for (const { i } of accepted) {
       const o = outcomes[i] as Extract<CommitOutcome, { status: "stored" }>;
       this.applyEffects(batch[i]!, o.message.seq, now);
@@ -179,11 +196,39 @@ export class MemoryStore implements Store {
     return null;
   }
 
-  async history(convId: ConvId, offset: number, limit: number): Promise<Page<StoredMessage>> {
+  async messagesByMsgId(msgId: string): Promise<StoredMessage[]> {
     this.check();
-    const visible = [...(this.convs.get(convId)?.messages.values() ?? [])].filter((m) => !m.revoked && !m.hidden).reverse();
+    const out: StoredMessage[] = [];
+    for (const conv of this.convs.values()) for (const m of conv.messages.values()) if (m.msgId === msgId) out.push({ ...m });
+    return out.sort((a, b) => a.createdAt - b.createdAt || cmp(a.convId, b.convId) || a.seq - b.seq);
+  }
+
+  async history(convId: ConvId, offset: number, limit: number, filter: HistoryFilter = {}): Promise<Page<StoredMessage>> {
+    this.check();
+    const visible = [...(this.convs.get(convId)?.messages.values() ?? [])]
+      .filter((m) => !m.revoked && !m.hidden && (filter.msgType === undefined || m.msgType === filter.msgType))
+      .reverse();
+    const narrowed = filter.beforeSeq === undefined ? visible : visible.filter((m) => m.seq < filter.beforeSeq!);
     const start = Math.max(0, Math.floor(offset));
-    return { total: visible.length, items: visible.slice(start, start + Math.max(0, Math.floor(limit))).map((m) => ({ ...m })) };
+    return { total: visible.length, items: narrowed.slice(start, start + Math.max(0, Math.floor(limit))).map((m) => ({ ...m })) };
+  }
+
+  async conversationClear(convId: ConvId, users: string[]): Promise<number> {
+    this.check();
+    const conv = this.convs.get(convId);
+    if (!conv) return 0;
+    const n = conv.messages.size;
+    for (const m of conv.messages.values()) {
+      const k = key(m.msgFrom, m.msgId);
+      if (this.byKey.get(k) === m) this.byKey.delete(k);
+    }
+    conv.messages.clear();
+    for (const u of users) {
+      const box = this.inboxes.get(u);
+      if (box) box.entries = box.entries.filter((e) => e.convId !== convId);
+    }
+    for (const [k, r] of this.reads) if (r.convId === convId) this.reads.delete(k);
+    return n;
   }
 
   async readsOf(author: string, msgId: string): Promise<ReadMark[]> {
@@ -234,6 +279,152 @@ export class MemoryStore implements Store {
     return this.sortedMembers(sessionId).map((m) => ({ ...m }));
   }
 
+  async sessionUpdate(sessionId: string, changes: SessionChanges): Promise<boolean> {
+    this.check();
+    const session = this.sessions.get(sessionId);
+    if (!session) return false;
+    const next = { ...session };
+    for (const [k, v] of Object.entries(changes) as Array<[keyof SessionChanges, unknown]>) {
+      if (v !== undefined) (next as Record<string, unknown>)[k] = v;
+    }
+    checkLengths("sessions", next, LIMITS.session);
+    this.sessions.set(sessionId, next);
+    return true;
+  }
+
+  async sessionDelete(sessionId: string): Promise<boolean> {
+    this.check();
+    this.members.delete(sessionId);
+    return this.sessions.delete(sessionId);
+  }
+
+  async sessionMembersPut(sessionId: string, members: Member[]): Promise<void> {
+    this.check();
+    const rows = members.map((m) => ({ ...m, sessionId }));
+    for (const m of rows) checkLengths("session_members", m, LIMITS.member);
+    const list = this.members.get(sessionId) ?? [];
+    for (const m of rows) {
+      const known = list.find((x) => x.userId === m.userId);
+      // The join time of a member already in stays; the profile snapshot is refreshed.
+      if (known) Object.assign(known, { userName: m.userName, acctLogin: m.acctLogin, pic: m.pic });
+      else list.push(m);
+    }
+    this.members.set(sessionId, list);
+  }
+
+  async sessionMembersRemove(sessionId: string, userIds: string[]): Promise<number> {
+    this.check();
+    const gone = new Set(userIds);
+    const list = this.members.get(sessionId) ?? [];
+    const kept = list.filter((m) => !gone.has(m.userId));
+    this.members.set(sessionId, kept);
+    return list.length - kept.length;
+  }
+
+  async sessionsOf(userId: string, valid: number): Promise<Session[]> {
+    this.check();
+    const activity = (s: Session) => s.sessionModifyTime ?? s.sessionCreateTime;
+    return [...this.sessions.values()]
+      .filter((s) => s.sessionValid === valid && (this.members.get(s.sessionId) ?? []).some((m) => m.userId === userId))
+      .sort((a, b) => cmp(activity(b), activity(a)) || cmp(a.sessionId, b.sessionId))
+      .map((s) => ({ ...s }));
+  }
+
+  async chatsOf(userId: string): Promise<ChatPeer[]> {
+    this.check();
+    return [...this.chats.values()]
+      .filter((c) => c.userId === userId)
+      .sort((a, b) => b.updatedAt - a.updatedAt || cmp(a.peerId, b.peerId))
+      .map((c) => ({ ...c }));
+  }
+
+  async usersPut(users: User[]): Promise<void> {
+    this.check();
+    for (const u of users) checkLengths("users", u, LIMITS.user);
+    for (const u of users) this.users.set(u.userId, { ...u });
+  }
+
+  async usersRemove(userIds: string[]): Promise<number> {
+    this.check();
+    return [...new Set(userIds)].filter((id) => this.users.delete(id)).length;
+  }
+
+  async usersGet(userIds: string[]): Promise<User[]> {
+    this.check();
+    return [...new Set(userIds)].flatMap((id) => {
+      const u = this.users.get(id);
+      return u ? [{ ...u }] : [];
+    });
+  }
+
+  async userPushCodeSet(userId: string, code: string | null): Promise<void> {
+    this.check();
+    const known = this.users.get(userId);
+    const next: User = known
+      ? { ...known, appPushCode: code, updatedAt: Date.now() }
+      : { userId, userName: userId, acctLogin: userId, userEmail: null, picUrl: null, appPushCode: code, updatedAt: Date.now() };
+    checkLengths("users", next, LIMITS.user);
+    this.users.set(userId, next);
+  }
+
+  async pubactAdd(p: Pubact): Promise<void> {
+    this.check();
+    checkLengths("pubacts", p, LIMITS.pubact);
+    if (this.pubacts.has(p.id)) throw new Error(`duplicate key: pubact '${p.id}' exists`);
+    this.pubacts.set(p.id, { ...p });
+  }
+
+  async pubactsOf(sessionId: string): Promise<Pubact[]> {
+    this.check();
+    return [...this.pubacts.values()]
+      .filter((p) => p.sessionId === sessionId)
+      .sort((a, b) => cmp(b.ts, a.ts) || cmp(a.id, b.id))
+      .map((p) => ({ ...p }));
+  }
+
+  async pubactUpdate(id: string, changes: Partial<Pick<Pubact, "title" | "content">>): Promise<boolean> {
+    this.check();
+    const p = this.pubacts.get(id);
+    if (!p) return false;
+    const next = { ...p, ...(changes.title !== undefined ? { title: changes.title } : {}), ...(changes.content !== undefined ? { content: changes.content } : {}) };
+    checkLengths("pubacts", next, LIMITS.pubact);
+    this.pubacts.set(id, next);
+    return true;
+  }
+
+  async pubactDelete(id: string): Promise<boolean> {
+    this.check();
+    return this.pubacts.delete(id);
+  }
+
+  async stylePut(style: Style): Promise<Style> {
+    this.check();
+    checkLengths("styles", style, LIMITS.style);
+    const k = key(style.userId, style.styleName);
+    const known = this.styles.get(k);
+    const next = known ? { ...known, styleValue: style.styleValue } : { ...style };
+    this.styles.set(k, next);
+    return { ...next };
+  }
+
+  async stylesOf(userId: string): Promise<Style[]> {
+    this.check();
+    return [...this.styles.values()].filter((s) => s.userId === userId).sort((a, b) => cmp(a.styleName, b.styleName)).map((s) => ({ ...s }));
+  }
+
+  async fileAdd(file: StoredFile): Promise<void> {
+    this.check();
+    checkLengths("files", file, LIMITS.file);
+    if (this.files.has(file.fileId)) throw new Error(`duplicate key: file '${file.fileId}' exists`);
+    this.files.set(file.fileId, { ...file });
+  }
+
+  async fileGet(fileId: string): Promise<StoredFile | null> {
+    this.check();
+    const f = this.files.get(fileId);
+    return f ? { ...f } : null;
+  }
+
   async ping(): Promise<void> {
     this.check();
   }
@@ -250,14 +441,31 @@ export class MemoryStore implements Store {
     return [...(this.members.get(sessionId) ?? [])].sort((a, b) => cmp(a.ts, b.ts) || cmp(a.userId, b.userId));
   }
 
-  private recipientsOf(m: NewMessage, closedInBatch: ReadonlySet<string>): string[] | Rejection {
+  private recipientsOf(m: NewMessage, dissolvedInBatch: ReadonlySet<string>): string[] | Rejection {
     if (Array.isArray(m.recipients)) return [...new Set(m.recipients)];
     const id = m.recipients.sessionMembersOf;
+    const server = m.recipients.fromServer === true;
     const session = this.sessions.get(id);
     if (!session) return "no-session";
-    if (session.sessionValid !== 0 || closedInBatch.has(id)) return "session-closed";
+    const dissolved = session.sessionDeleteTime !== null || dissolvedInBatch.has(id);
+    if (dissolved || (!server && session.sessionValid !== 0)) return "session-closed";
     const members = this.sortedMembers(id).map((x) => x.userId);
-    return members.includes(m.msgFrom) ? members : "not-member";
+    return server || members.includes(m.msgFrom) ? members : "not-member";
+  }
+
+  /** Conversation lists (as SqlStore's touchConversations): session activity, 1:1 pairs. */
+  private touch(m: NewMessage, now: number): void {
+    if (m.hidden) return;
+    if (m.sessionId !== null) {
+      const s = this.sessions.get(m.sessionId);
+      if (s) s.sessionModifyTime = String(now);
+      return;
+    }
+    for (const [userId, peerId] of [[m.msgFrom, m.msgTo], [m.msgTo, m.msgFrom]] as const) {
+      const k = key(userId, peerId);
+      const known = this.chats.get(k);
+      this.chats.set(k, { userId, peerId, createdAt: known?.createdAt ?? now, updatedAt: now });
+    }
   }
 
   private store(m: NewMessage, recipients: string[], now: number): CommitOutcome {

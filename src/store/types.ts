@@ -49,12 +49,21 @@ export interface NewMessage extends MessageFlags {
    * other devices). For a session: `{ sessionMembersOf: id }`, resolved inside the commit's
    * transaction; the sender must then be a member and the session open.
    */
-  recipients: string[] | { sessionMembersOf: string };
+  recipients: string[] | SessionRecipients;
   /** Stored and queued in inboxes, but left out of history (read receipts, spec §2.8). */
   hidden?: boolean;
   /** State changes committed in the same transaction, only when this message is stored (not
    * when it is a duplicate or rejected). */
   effects?: MessageEffects;
+}
+
+export interface SessionRecipients {
+  sessionMembersOf: string;
+  /**
+   * A notice the server originates (HTTP `dissolved`, `revokeMessage`): the sender need not be a
+   * member, and a session closed with `switchSession` still takes it; a dissolved one does not.
+   */
+  fromServer?: boolean;
 }
 
 export interface MessageEffects {
@@ -119,6 +128,69 @@ export interface Member {
   ts: string;
 }
 
+/** A user of tlim's own `users` table (spec §4.3: names, pictures, emails, push codes). */
+export interface User {
+  userId: string;
+  userName: string;
+  acctLogin: string;
+  userEmail: string | null;
+  picUrl: string | null;
+  /** Push registration id (spec §2.7, `registerAppPushCode`). */
+  appPushCode: string | null;
+  /** ms since epoch of the last change. */
+  updatedAt: number;
+}
+
+/**
+ * A 1:1 conversation seen from one side (the original's `ofchat`): kept by commitBatch for every
+ * stored, visible 1:1 message, in both directions.
+ */
+export interface ChatPeer {
+  userId: string;
+  peerId: string;
+  /** ms since epoch: first and latest visible message between the two. */
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A session notice-board entry (the original's `ofpubact`). */
+export interface Pubact {
+  id: string;
+  title: string;
+  content: string;
+  userId: string;
+  /** ms epoch string. */
+  ts: string;
+  sessionId: string;
+}
+
+/** A per-user UI preference (the original's `ofstyle`), unique by (userId, styleName). */
+export interface Style {
+  styleId: string;
+  styleName: string;
+  styleValue: number;
+  userId: string;
+}
+
+/** An uploaded file's metadata; the bytes live in the file directory under `fileId`. */
+export interface StoredFile {
+  fileId: string;
+  fileName: string;
+  contentType: string;
+  size: number;
+  userId: string | null;
+  createdAt: number;
+}
+
+/** Changes to a session row; absent fields are left alone. */
+export type SessionChanges = Partial<Pick<Session, "sessionName" | "sessionPic" | "sessionValid" | "sessionModifyTime">>;
+
+/** Narrows a history page: one msg_type only, and/or strictly older than a seq (keyset). */
+export interface HistoryFilter {
+  msgType?: string;
+  beforeSeq?: number;
+}
+
 export interface Page<T> {
   total: number;
   items: T[];
@@ -148,8 +220,17 @@ export interface Store {
   findMessage(msgFrom: string, msgId: string): Promise<StoredMessage | null>;
   /** Messages with this client msg_id in a conversation (msg_id is unique per sender only). */
   findMessageInConv(convId: ConvId, msgId: string): Promise<StoredMessage | null>;
-  /** Newest first, revoked left out; total counts the same rows. */
-  history(convId: ConvId, offset: number, limit: number): Promise<Page<StoredMessage>>;
+  /** Every stored message with this client msg_id, any sender (a revoke by id), oldest first. */
+  messagesByMsgId(msgId: string): Promise<StoredMessage[]>;
+  /**
+   * Newest first (by seq: one order on every database), revoked and hidden left out; `total`
+   * counts the same rows (with `filter.msgType`, of that type only; `beforeSeq` narrows the page,
+   * never the total). The offset walks the (conv_id, seq) index; `beforeSeq` seeks into it.
+   */
+  history(convId: ConvId, offset: number, limit: number, filter?: HistoryFilter): Promise<Page<StoredMessage>>;
+  /** Deletes every message of a 1:1 conversation with its inbox entries and read marks
+   * (clearChatHistory); returns the number of messages deleted. */
+  conversationClear(convId: ConvId, users: string[]): Promise<number>;
 
   /** Read marks of one message (findStatusList), ordered by reader. */
   readsOf(author: string, msgId: string): Promise<ReadMark[]>;
@@ -160,6 +241,44 @@ export interface Store {
   sessionCreate(session: Session, members: Member[]): Promise<void>;
   sessionGet(sessionId: string): Promise<Session | null>;
   sessionMembers(sessionId: string): Promise<Member[]>;
+  /** Updates the given fields; false when the session does not exist. */
+  sessionUpdate(sessionId: string, changes: SessionChanges): Promise<boolean>;
+  /** Deletes the session row and its members (messages are kept); false when absent. */
+  sessionDelete(sessionId: string): Promise<boolean>;
+  /** Adds members, or replaces the snapshot of those already in (one transaction). */
+  sessionMembersPut(sessionId: string, members: Member[]): Promise<void>;
+  /** Removes memberships only (DESIGN Q11); returns how many were removed. */
+  sessionMembersRemove(sessionId: string, userIds: string[]): Promise<number>;
+  /** Sessions the user is a member of with this session_valid, latest activity first
+   * (session_modify_time, else session_create_time). */
+  sessionsOf(userId: string, valid: number): Promise<Session[]>;
+  /** The user's 1:1 conversations, latest activity first. */
+  chatsOf(userId: string): Promise<ChatPeer[]>;
+
+  /** Inserts or replaces users (every field). */
+  usersPut(users: User[]): Promise<void>;
+  /** Deletes users; returns how many existed. */
+  usersRemove(userIds: string[]): Promise<number>;
+  /** The known users among `userIds`, in no particular order. */
+  usersGet(userIds: string[]): Promise<User[]>;
+  /** Sets (null: clears) a user's push code; an unknown user is created with the id as name. */
+  userPushCodeSet(userId: string, code: string | null): Promise<void>;
+
+  pubactAdd(p: Pubact): Promise<void>;
+  /** A session's board, newest first. */
+  pubactsOf(sessionId: string): Promise<Pubact[]>;
+  /** false when the entry does not exist. */
+  pubactUpdate(id: string, changes: Partial<Pick<Pubact, "title" | "content">>): Promise<boolean>;
+  pubactDelete(id: string): Promise<boolean>;
+
+  /** Inserts, or updates the value of the user's style of that name; returns the stored style
+   * (its id is the existing one when updated). */
+  stylePut(style: Style): Promise<Style>;
+  /** A user's styles by name. */
+  stylesOf(userId: string): Promise<Style[]>;
+
+  fileAdd(file: StoredFile): Promise<void>;
+  fileGet(fileId: string): Promise<StoredFile | null>;
 
   /** Throws when the database cannot be reached. */
   ping(): Promise<void>;

@@ -69,6 +69,7 @@ describe("tlim start (a real process) on its default embedded SQLite", () => {
         TLIM_USER_DOMAIN: prosody.userDomain,
         TLIM_HTTP_PORT: String(port),
         TLIM_API_SECRET: "k",
+        TLIM_JIM_PORT: "0",
       },
     });
     proc.stdout!.on("data", (d) => (output += d));

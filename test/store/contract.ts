@@ -7,9 +7,12 @@ import {
   type CommitOutcome,
   type Member,
   type NewMessage,
+  type Pubact,
   type Session,
   type Store,
+  type StoredFile,
   type StoredMessage,
+  type User,
 } from "../../src/store/types.js";
 
 export interface StoreFixture {
@@ -636,6 +639,180 @@ export function describeStoreContract(
       expect((await store.findMessage("alice", m0.msgId))?.revoked).toBe(true);
       expect((await store.readsOf("alice", m0.msgId)).map((r) => r.status)).toEqual([1]);
       expect((await store.sessionGet("rb"))?.sessionValid).toBe(1);
+    });
+
+    it("keeps conversation lists: session activity and 1:1 pairs, visible messages only", async () => {
+      await store.sessionCreate(sessionOf("act1", "alice", { sessionCreateTime: "1700000000001" }), [memberOf("act1", "alice", 1), memberOf("act1", "bob", 2)]);
+      await store.sessionCreate(sessionOf("act2", "alice", { sessionCreateTime: "1700000000002" }), [memberOf("act2", "alice", 1)]);
+      await store.sessionCreate(sessionOf("act3", "bob", { sessionValid: 1 }), [memberOf("act3", "alice", 1)]);
+      expect((await store.sessionsOf("alice", 0)).map((s) => s.sessionId)).toEqual(["act2", "act1"]);
+      expect((await store.sessionsOf("alice", 1)).map((s) => s.sessionId)).toEqual(["act3"]);
+      expect(await store.sessionsOf("nobody", 0)).toEqual([]);
+
+      const before = Date.now();
+      await store.commitBatch([post("bob", "act1")]);
+      const touched = (await store.sessionGet("act1"))!.sessionModifyTime!;
+      expect(touched).toMatch(/^\d{13}$/);
+      expect(Number(touched)).toBeGreaterThanOrEqual(before);
+      expect((await store.sessionsOf("alice", 0)).map((s) => s.sessionId)).toEqual(["act1", "act2"]);
+      expect((await store.sessionsOf("bob", 0)).map((s) => s.sessionId)).toEqual(["act1"]);
+      // A hidden message (a receipt) is no activity.
+      await store.sessionUpdate("act1", { sessionModifyTime: "1700000000005" });
+      await store.commitBatch([post("alice", "act1", { hidden: true, msgType: "MTS-100" })]);
+      expect((await store.sessionGet("act1"))!.sessionModifyTime).toBe("1700000000005");
+
+      expect(await store.chatsOf("alice")).toEqual([]);
+      await store.commitBatch([chat("alice", "bob")]);
+      await new Promise((r) => setTimeout(r, 5));
+      await store.commitBatch([chat("carol", "alice"), chat("dave", "dave")]);
+      const alice = await store.chatsOf("alice");
+      expect(alice.map((c) => c.peerId)).toEqual(["carol", "bob"]);
+      expect(alice[0]!.updatedAt).toBeGreaterThan(alice[1]!.updatedAt);
+      expect((await store.chatsOf("bob")).map((c) => [c.userId, c.peerId])).toEqual([["bob", "alice"]]);
+      expect((await store.chatsOf("dave")).map((c) => c.peerId)).toEqual(["dave"]);
+      const first = alice[1]!;
+      await new Promise((r) => setTimeout(r, 5));
+      await store.commitBatch([chat("bob", "alice"), chat("bob", "alice", { hidden: true, msgType: "MTT-100" })]);
+      const again = await store.chatsOf("alice");
+      expect(again.map((c) => c.peerId)).toEqual(["bob", "carol"]);
+      expect(again[0]!.createdAt).toBe(first.createdAt);
+      expect(again[0]!.updatedAt).toBeGreaterThan(first.updatedAt);
+      // Receipts alone never open a conversation.
+      await store.commitBatch([chat("erin", "alice", { hidden: true, msgType: "MTT-100" })]);
+      expect((await store.chatsOf("alice")).map((c) => c.peerId)).not.toContain("erin");
+    });
+
+    it("takes server notices into a session without membership, also when closed, never once dissolved", async () => {
+      await store.sessionCreate(sessionOf("srv", "alice", { sessionValid: 1 }), [memberOf("srv", "bob", 1), memberOf("srv", "carol", 2)]);
+      const server = (extra: Partial<NewMessage> = {}) => post("admin", "srv", { recipients: { sessionMembersOf: "srv", fromServer: true }, ...extra });
+      expect(await store.commitBatch([post("bob", "srv")])).toEqual([{ status: "rejected", reason: "session-closed" }]);
+      const notice = stored((await store.commitBatch([server()]))[0]);
+      expect(notice.inbox.map((r) => r.userId)).toEqual(["bob", "carol"]);
+      expect((await store.commitBatch([server({ recipients: { sessionMembersOf: "none", fromServer: true } })]))[0]).toEqual({ status: "rejected", reason: "no-session" });
+      const dissolve = server({ msgType: "MTS-107", effects: { dissolve: true } });
+      const out = await store.commitBatch([dissolve, server()]);
+      expect(stored(out[0]).inbox.map((r) => r.userId)).toEqual(["bob", "carol"]);
+      expect(out[1]).toEqual({ status: "rejected", reason: "session-closed" });
+      expect((await store.commitBatch([server()]))[0]).toEqual({ status: "rejected", reason: "session-closed" });
+      expect(await store.history(sessionConvId("srv"), 0, 10)).toMatchObject({ total: 1, items: [{ msgId: dissolve.msgId }] });
+    });
+
+    it("updates and deletes sessions and changes their members", async () => {
+      await store.sessionCreate(sessionOf("m", "alice"), [memberOf("m", "alice", 1), memberOf("m", "bob", 2)]);
+      expect(await store.sessionUpdate("m", { sessionName: "Renamed 😀", sessionModifyTime: "1700000000009" })).toBe(true);
+      expect(await store.sessionUpdate("m", { sessionPic: "p.png" })).toBe(true);
+      expect(await store.sessionUpdate("m", {})).toBe(true);
+      expect(await store.sessionGet("m")).toEqual(sessionOf("m", "alice", { sessionName: "Renamed 😀", sessionModifyTime: "1700000000009", sessionPic: "p.png" }));
+      expect(await store.sessionUpdate("m", { sessionValid: 1, sessionPic: null })).toBe(true);
+      expect(await store.sessionGet("m")).toMatchObject({ sessionValid: 1, sessionPic: null });
+      expect(await store.sessionUpdate("nope", { sessionName: "x" })).toBe(false);
+      await expect(store.sessionUpdate("m", { sessionName: "x".repeat(257) })).rejects.toThrow();
+      expect((await store.sessionGet("m"))!.sessionName).toBe("Renamed 😀");
+      await store.sessionUpdate("m", { sessionValid: 0 });
+
+      await store.sessionMembersPut("m", [memberOf("m", "carol", 3, { pic: "c.png" }), memberOf("m", "bob", 9, { userName: "Bobby" })]);
+      const members = await store.sessionMembers("m");
+      expect(members.map((x) => [x.userId, x.userName, x.ts, x.pic])).toEqual([["alice", "User alice", "1", null], ["bob", "Bobby", "2", null], ["carol", "User carol", "3", "c.png"]]);
+      const o = stored((await store.commitBatch([post("carol", "m")]))[0]);
+      expect(o.inbox.map((r) => r.userId)).toEqual(["alice", "bob", "carol"]);
+      expect(await store.sessionMembersRemove("m", ["bob", "nobody", "bob"])).toBe(1);
+      expect(await store.sessionMembersRemove("m", [])).toBe(0);
+      expect((await store.sessionMembers("m")).map((x) => x.userId)).toEqual(["alice", "carol"]);
+      expect((await store.commitBatch([post("bob", "m")]))[0]).toEqual({ status: "rejected", reason: "not-member" });
+      // Membership only: bob's history stays.
+      expect((await store.history(sessionConvId("m"), 0, 10)).total).toBe(1);
+
+      expect(await store.sessionDelete("m")).toBe(true);
+      expect(await store.sessionDelete("m")).toBe(false);
+      expect(await store.sessionGet("m")).toBeNull();
+      expect(await store.sessionMembers("m")).toEqual([]);
+      expect((await store.history(sessionConvId("m"), 0, 10)).total).toBe(1);
+      expect((await store.commitBatch([post("alice", "m")]))[0]).toEqual({ status: "rejected", reason: "no-session" });
+    });
+
+    it("filters history by type, seeks before a seq, finds messages by msg_id, clears a 1:1 conversation", async () => {
+      const conv = chatConvId("admin", "u");
+      const ms = [chat("admin", "u", { msgType: "MTB-100" }), chat("admin", "u", { msgType: "MTB-000" }), chat("admin", "u", { msgType: "MTB-100" }), chat("admin", "u", { msgType: "MTB-100" })];
+      await store.commitBatch(ms);
+      const sys = await store.history(conv, 0, 2, { msgType: "MTB-100" });
+      expect(sys.total).toBe(3);
+      expect(sys.items.map((m) => m.seq)).toEqual([4, 3]);
+      expect((await store.history(conv, 0, 10, { beforeSeq: 3 })).items.map((m) => m.seq)).toEqual([2, 1]);
+      expect(await store.history(conv, 0, 10, { beforeSeq: 3, msgType: "MTB-100" })).toMatchObject({ total: 3, items: [{ seq: 1 }] });
+      expect((await store.history(conv, 1, 10, { beforeSeq: 4 })).items.map((m) => m.seq)).toEqual([2, 1]);
+
+      const shared = "same-id";
+      await store.commitBatch([chat("a", "b", { msgId: shared }), chat("c", "d", { msgId: shared })]);
+      expect((await store.messagesByMsgId(shared)).map((m) => m.msgFrom).sort()).toEqual(["a", "c"]);
+      expect(await store.messagesByMsgId("none")).toEqual([]);
+
+      const ab = chatConvId("a", "b");
+      const more = [chat("b", "a"), chat("a", "b")];
+      await store.commitBatch([...more, chat("a", "c"), chat("b", "a", { hidden: true, effects: { reads: [{ author: "a", msgId: shared, status: 1 }] } })]);
+      expect(await store.readCounts("a", [shared])).toEqual({ [shared]: 1 });
+      expect(await store.conversationClear(ab, ["a", "b"])).toBe(4);
+      expect(await store.history(ab, 0, 10)).toEqual({ total: 0, items: [] });
+      expect(await store.findMessage("a", shared)).toBeNull();
+      expect(await store.readCounts("a", [shared])).toEqual({});
+      expect((await allInbox("a")).map((i) => i.message.convId)).toEqual([chatConvId("a", "c")]);
+      expect(await allInbox("b")).toEqual([]);
+      expect(await store.findMessage("c", shared)).not.toBeNull();
+      // The conversation goes on where it was: seqs are never reused.
+      expect(stored((await store.commitBatch([chat("a", "b")]))[0]).message.seq).toBe(5);
+      expect(await store.conversationClear(chatConvId("x", "y"), ["x", "y"])).toBe(0);
+    });
+
+    it("keeps users: put replaces, get, remove, push codes", async () => {
+      const u = (id: string, extra: Partial<User> = {}): User => ({ userId: id, userName: `Name ${id}`, acctLogin: id, userEmail: null, picUrl: null, appPushCode: null, updatedAt: 1, ...extra });
+      await store.usersPut([u("u1", { userName: "Ünïcode 😀", picUrl: "p1", userEmail: "u1@x" }), u("u2")]);
+      await store.usersPut([u("u2", { userName: "Two", appPushCode: "c2", updatedAt: 2 })]);
+      const got = (await store.usersGet(["u2", "u1", "u3", "u1"])).sort((a, b) => a.userId.localeCompare(b.userId));
+      expect(got).toEqual([u("u1", { userName: "Ünïcode 😀", picUrl: "p1", userEmail: "u1@x" }), u("u2", { userName: "Two", appPushCode: "c2", updatedAt: 2 })]);
+      expect(await store.usersGet([])).toEqual([]);
+      await store.userPushCodeSet("u1", "reg-1");
+      await store.userPushCodeSet("u9", "reg-9");
+      const [u1] = await store.usersGet(["u1"]);
+      expect(u1).toMatchObject({ userName: "Ünïcode 😀", appPushCode: "reg-1" });
+      expect(u1!.updatedAt).toBeGreaterThan(1);
+      expect(await store.usersGet(["u9"])).toEqual([expect.objectContaining({ userId: "u9", userName: "u9", acctLogin: "u9", appPushCode: "reg-9" })]);
+      await store.userPushCodeSet("u9", null);
+      expect((await store.usersGet(["u9"]))[0]!.appPushCode).toBeNull();
+      await expect(store.usersPut([u("u3"), u("u4", { userName: "x".repeat(257) })])).rejects.toThrow();
+      expect(await store.usersGet(["u3"])).toEqual([]);
+      expect(await store.usersRemove(["u1", "u9", "zz", "u1"])).toBe(2);
+      expect(await store.usersRemove([])).toBe(0);
+      expect((await store.usersGet(["u1", "u2", "u9"])).map((x) => x.userId)).toEqual(["u2"]);
+    });
+
+    it("keeps the session board, styles and files", async () => {
+      const p = (id: string, ts: string, extra: Partial<Pubact> = {}): Pubact => ({ id, title: `T ${id}`, content: `C ${id}`, userId: "alice", ts, sessionId: "s", ...extra });
+      await store.pubactAdd(p("p1", "1700000000001"));
+      await store.pubactAdd(p("p2", "1700000000002", { content: "😀".repeat(3000) }));
+      await store.pubactAdd(p("p3", "1700000000003", { sessionId: "other" }));
+      await expect(store.pubactAdd(p("p1", "1"))).rejects.toThrow();
+      expect((await store.pubactsOf("s")).map((x) => x.id)).toEqual(["p2", "p1"]);
+      expect((await store.pubactsOf("s"))[0]!.content).toBe("😀".repeat(3000));
+      expect(await store.pubactUpdate("p1", { title: "New" })).toBe(true);
+      expect(await store.pubactUpdate("p1", { content: "Body" })).toBe(true);
+      expect(await store.pubactUpdate("nope", { title: "x" })).toBe(false);
+      expect((await store.pubactsOf("s"))[1]).toEqual(p("p1", "1700000000001", { title: "New", content: "Body" }));
+      expect(await store.pubactDelete("p1")).toBe(true);
+      expect(await store.pubactDelete("p1")).toBe(false);
+      expect((await store.pubactsOf("s")).map((x) => x.id)).toEqual(["p2"]);
+
+      const s1 = await store.stylePut({ styleId: "st1", styleName: "theme", styleValue: 1, userId: "alice" });
+      expect(s1).toEqual({ styleId: "st1", styleName: "theme", styleValue: 1, userId: "alice" });
+      expect(await store.stylePut({ styleId: "st2", styleName: "theme", styleValue: 7, userId: "alice" })).toEqual({ ...s1, styleValue: 7 });
+      await store.stylePut({ styleId: "st3", styleName: "font", styleValue: 2, userId: "alice" });
+      await store.stylePut({ styleId: "st4", styleName: "theme", styleValue: 3, userId: "bob" });
+      expect((await store.stylesOf("alice")).map((x) => [x.styleName, x.styleValue])).toEqual([["font", 2], ["theme", 7]]);
+      expect(await store.stylesOf("nobody")).toEqual([]);
+
+      const f: StoredFile = { fileId: "f1", fileName: "报告 😀.pdf", contentType: "application/pdf", size: 12345678901, userId: null, createdAt: 1700000000000 };
+      await store.fileAdd(f);
+      expect(await store.fileGet("f1")).toEqual(f);
+      expect(await store.fileGet("f2")).toBeNull();
+      await expect(store.fileAdd(f)).rejects.toThrow();
     });
 
     multi("refuses posts that race a dissolve from another instance", async () => {

@@ -1,5 +1,6 @@
 // Upgrading a database that has only the Init migration (the schema tlim shipped first) with
-// data in it: the later migrations apply and the old rows read as before (hidden = false).
+// data in it: the later migrations apply, the old rows read as before (hidden = false), and the
+// conversation lists are backfilled from them.
 import { DataSource } from "typeorm";
 import { expect } from "vitest";
 import { openStore } from "../../src/store/open.js";
@@ -11,7 +12,8 @@ import { chat } from "./contract.js";
 
 export const INIT = "Init1795000000000";
 export const READS = "ReadsRevokeDissolve1795000000001";
-export const ALL_MIGRATIONS = [INIT, READS];
+export const HTTP_API = "HttpApi1795000000002";
+export const ALL_MIGRATIONS = [INIT, READS, HTTP_API];
 
 export async function checkUpgradeFromInit(url: string): Promise<void> {
   const base = createDataSource(url);
@@ -29,12 +31,23 @@ export async function checkUpgradeFromInit(url: string): Promise<void> {
     );
     await initOnly.query("INSERT INTO user_inbox (user_id, last_seq) VALUES ('bob', 1)");
     await initOnly.query("INSERT INTO inbox (user_id, seq, conv_id, conv_seq, created_at) VALUES ('bob', 1, ?, 1, 1)", [conv]);
+    // A session with a message but no modify time (the Init code never bumped it), and one without.
+    for (const id of ["s-old", "s-quiet"]) {
+      await initOnly.query(
+        "INSERT INTO sessions (session_id, session_type, session_name, session_user, session_pic, session_valid, session_create_time, session_modify_time, session_delete_time) VALUES (?, 0, 'old', 'alice', NULL, 0, '1', NULL, NULL)",
+        [id],
+      );
+    }
+    await initOnly.query(
+      `INSERT INTO messages (conv_id, seq, msg_id, msg_from, msg_to, msg_type, msg_time, body, session_id, compress, encode, encrypt, version, created_at, revoked)
+       VALUES ('session:s-old', 1, 'old-2', 'alice', 's-old', 'MTS-000', '1', '[]', 's-old', '0', '0', '0', '1.0', 1700000000007, 0)`,
+    );
   } finally {
     await initOnly.destroy();
   }
-  expect(await migrationStatus(url)).toEqual({ applied: [INIT], pending: [READS] });
-  await expect(openStore(url)).rejects.toThrow(new RegExp(`needs migrations \\(${READS}\\)`));
-  expect(await runMigrations(url)).toEqual([READS]);
+  expect(await migrationStatus(url)).toEqual({ applied: [INIT], pending: [READS, HTTP_API] });
+  await expect(openStore(url)).rejects.toThrow(new RegExp(`needs migrations \\(${READS}, ${HTTP_API}\\)`));
+  expect(await runMigrations(url)).toEqual([READS, HTTP_API]);
 
   const store = await openStore(url);
   try {
@@ -46,14 +59,22 @@ export async function checkUpgradeFromInit(url: string): Promise<void> {
     expect(o).toMatchObject({ status: "stored", message: { seq: 2, hidden: true }, inbox: [{ userId: "alice", inboxSeq: 1 }, { userId: "bob", inboxSeq: 2 }] });
     expect(await store.readCounts("alice", ["old-1"])).toEqual({ "old-1": 1 });
     expect((await store.inboxAfter("bob", 0, 10)).map((i) => [i.message.msgId, i.message.hidden])).toEqual([["old-1", false], [receipt.msgId, true]]);
+    // The 1:1 list and the sessions' activity are backfilled from the stored messages.
+    expect(await store.chatsOf("alice")).toEqual([{ userId: "alice", peerId: "bob", createdAt: 1, updatedAt: 1 }]);
+    expect((await store.chatsOf("bob")).map((c) => c.peerId)).toEqual(["alice"]);
+    expect((await store.sessionGet("s-old"))?.sessionModifyTime).toBe("1700000000007");
+    expect((await store.sessionGet("s-quiet"))?.sessionModifyTime).toBeNull();
   } finally {
     await store.close();
   }
 
-  // The migration can be reverted (and applied again): the Init schema comes back.
+  // The migrations can be reverted (and applied again): the Init schema comes back.
   const ds = createDataSource(url);
   await ds.initialize();
   try {
+    await ds.undoLastMigration({ transaction: "each" });
+    await expect(ds.query("SELECT COUNT(*) AS n FROM chats")).rejects.toThrow();
+    await expect(ds.query("SELECT COUNT(*) AS n FROM users")).rejects.toThrow();
     await ds.undoLastMigration({ transaction: "each" });
     const names = (await ds.query(ds.options.type === "better-sqlite3"
       ? "SELECT name FROM pragma_table_info('messages')"
@@ -63,6 +84,6 @@ export async function checkUpgradeFromInit(url: string): Promise<void> {
   } finally {
     await ds.destroy();
   }
-  expect(await migrationStatus(url)).toEqual({ applied: [INIT], pending: [READS] });
-  expect(await runMigrations(url)).toEqual([READS]);
+  expect(await migrationStatus(url)).toEqual({ applied: [INIT], pending: [READS, HTTP_API] });
+  expect(await runMigrations(url)).toEqual([READS, HTTP_API]);
 }

@@ -25,6 +25,8 @@ export async function createDb(kind: DbKind, prefix: string): Promise<TestDb> {
 
 export interface TestTlim extends Tlim {
   config: Config;
+  /** The J-IM gateway's port (TCP, WebSocket and HTTP), 0 when the gateway is disabled. */
+  jimPort: number;
   /** Calls /plugins/tlim/<name> with the API secret; returns the parsed JSON. */
   api(name: string, params?: Record<string, string>, init?: { method?: "GET" | "POST"; secret?: string | null }): Promise<any>;
   /** Resolves once the component link is online. */
@@ -41,6 +43,7 @@ export async function startTestTlim(prosody: ProsodyHandle, dbUrl: string, overr
       userDomain: prosody.userDomain,
       dbUrl,
       httpPort: 0,
+      jimPort: 0,
       apiSecret: API_SECRET,
       logLevel: process.env.TLIM_TEST_LOG_LEVEL ?? "silent",
       xmppReconnectMinMs: 100,
@@ -70,5 +73,5 @@ export async function startTestTlim(prosody: ProsodyHandle, dbUrl: string, overr
     }
   };
   await online();
-  return { ...tlim, config, api, online };
+  return { ...tlim, config, api, online, jimPort: tlim.jim?.port ?? 0 };
 }

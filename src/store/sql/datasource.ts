@@ -118,6 +118,10 @@ export const LENGTHS = {
   name: 256,
   pic: 256,
   time: 20,
+  email: 256,
+  pushCode: 256,
+  styleName: 64,
+  contentType: 128,
 } as const;
 
 type Cols = Record<string, EntitySchemaColumnOptions>;
@@ -287,6 +291,80 @@ export function entitySchemas(kind: DbKind): EntitySchema[] {
           reader: L.userId,
           conv_id: L.convId,
         }),
+      },
+    ),
+    table(
+      "users",
+      {
+        user_id: str(L.userId, { primary: true }),
+        user_name: str(L.name),
+        acct_login: str(L.userId),
+        user_email: str(L.email, { nullable: true }),
+        pic_url: str(L.pic, { nullable: true }),
+        app_push_code: str(L.pushCode, { nullable: true }),
+        updated_at: big(),
+      },
+      {
+        checks: lengthCheck("CHK_users_len", {
+          user_id: L.userId,
+          user_name: L.name,
+          acct_login: L.userId,
+          user_email: L.email,
+          pic_url: L.pic,
+          app_push_code: L.pushCode,
+        }),
+      },
+    ),
+    table(
+      "chats",
+      {
+        user_id: str(L.userId, { primary: true }),
+        peer_id: str(L.userId, { primary: true }),
+        created_at: big(),
+        updated_at: big(),
+      },
+      { checks: lengthCheck("CHK_chats_len", { user_id: L.userId, peer_id: L.userId }) },
+    ),
+    table(
+      "pubacts",
+      {
+        id: str(L.userId, { primary: true }),
+        title: str(L.name),
+        content: text,
+        user_id: str(L.userId),
+        ts: str(L.time),
+        session_id: str(L.userId),
+      },
+      {
+        indices: [{ name: "IDX_pubacts_session", columns: ["session_id"] }],
+        checks: lengthCheck("CHK_pubacts_len", { id: L.userId, title: L.name, user_id: L.userId, ts: L.time, session_id: L.userId }),
+      },
+    ),
+    table(
+      "styles",
+      {
+        style_id: str(L.userId, { primary: true }),
+        style_name: str(L.styleName),
+        style_value: int(),
+        user_id: str(L.userId),
+      },
+      {
+        indices: [{ name: "UQ_styles_user_name", columns: ["user_id", "style_name"], unique: true }],
+        checks: lengthCheck("CHK_styles_len", { style_id: L.userId, style_name: L.styleName, user_id: L.userId }),
+      },
+    ),
+    table(
+      "files",
+      {
+        file_id: str(L.userId, { primary: true }),
+        file_name: str(L.name),
+        content_type: str(L.contentType),
+        size: big(),
+        user_id: str(L.userId, { nullable: true }),
+        created_at: big(),
+      },
+      {
+        checks: lengthCheck("CHK_files_len", { file_id: L.userId, file_name: L.name, content_type: L.contentType, user_id: L.userId }),
       },
     ),
   ];

@@ -5,17 +5,24 @@
 // transaction per batch.
 import type { DataSource } from "typeorm";
 import type {
+  ChatPeer,
   CommitOutcome,
   ConvId,
+  HistoryFilter,
   InboxItem,
   InboxRef,
   Member,
   NewMessage,
   Page,
+  Pubact,
   ReadMark,
   Session,
+  SessionChanges,
   Store,
+  StoredFile,
   StoredMessage,
+  Style,
+  User,
 } from "../types.js";
 import { dialectFor, stmt, type Dialect, type Program, type Row } from "./dialect.js";
 
@@ -31,6 +38,18 @@ const SESSION_COLS = [
 ] as const;
 const MEMBER_COLS = ["session_id", "user_id", "user_name", "acct_login", "pic", "ts"] as const;
 const READ_COLS = ["author", "msg_id", "reader", "status", "conv_id", "updated_at"] as const;
+const CHAT_COLS = ["user_id", "peer_id", "created_at", "updated_at"] as const;
+const USER_COLS = ["user_id", "user_name", "acct_login", "user_email", "pic_url", "app_push_code", "updated_at"] as const;
+const PUBACT_COLS = ["id", "title", "content", "user_id", "ts", "session_id"] as const;
+const STYLE_COLS = ["style_id", "style_name", "style_value", "user_id"] as const;
+const FILE_COLS = ["file_id", "file_name", "content_type", "size", "user_id", "created_at"] as const;
+/** SessionChanges field → column. */
+const SESSION_CHANGE_COLS: Record<keyof SessionChanges, string> = {
+  sessionName: "session_name",
+  sessionPic: "session_pic",
+  sessionValid: "session_valid",
+  sessionModifyTime: "session_modify_time",
+};
 
 /** Rows per IN (…) list. */
 const IN_CHUNK = 500;
@@ -148,19 +167,51 @@ export class SqlStore implements Store {
     }, { tx: false });
   }
 
-  history(convId: ConvId, offset: number, limit: number): Promise<Page<StoredMessage>> {
+  messagesByMsgId(msgId: string): Promise<StoredMessage[]> {
+    return this.dialect.run(function* () {
+      const rows = yield stmt(`SELECT ${MSG_SELECT} FROM messages m WHERE m.msg_id = ? ORDER BY m.created_at, m.conv_id, m.seq`, msgId);
+      return rows.map(toMessage);
+    }, { tx: false });
+  }
+
+  history(convId: ConvId, offset: number, limit: number, filter: HistoryFilter = {}): Promise<Page<StoredMessage>> {
     const d = this.dialect;
+    // Both statements walk the (conv_id, seq) primary key: no sort, no scan beyond the conversation.
+    let where = "m.conv_id = ? AND m.revoked = 0 AND m.hidden = 0";
+    const params: unknown[] = [convId];
+    if (filter.msgType !== undefined) {
+      where += " AND m.msg_type = ?";
+      params.push(filter.msgType);
+    }
     return d.run(function* () {
-      const count = yield stmt("SELECT COUNT(*) AS n FROM messages m WHERE m.conv_id = ? AND m.revoked = 0 AND m.hidden = 0", convId);
+      const count = yield stmt(`SELECT COUNT(*) AS n FROM messages m WHERE ${where}`, ...params);
       const total = num(count[0]?.n ?? 0);
       if (limit <= 0 || offset >= total) return { total, items: [] };
       const lim = d.limitOffset(limit, offset);
+      const before = filter.beforeSeq === undefined ? "" : " AND m.seq < ?";
       const rows = yield stmt(
-        `SELECT ${MSG_SELECT} FROM messages m WHERE m.conv_id = ? AND m.revoked = 0 AND m.hidden = 0 ORDER BY m.seq DESC ${lim.sql}`,
-        convId, ...lim.params,
+        `SELECT ${MSG_SELECT} FROM messages m WHERE ${where}${before} ORDER BY m.seq DESC ${lim.sql}`,
+        ...params, ...(filter.beforeSeq === undefined ? [] : [filter.beforeSeq]), ...lim.params,
       );
       return { total, items: rows.map(toMessage) };
     }, { tx: false });
+  }
+
+  conversationClear(convId: ConvId, users: string[]): Promise<number> {
+    const d = this.dialect;
+    const ids = sortedUnique(users);
+    return d.run(function* () {
+      // The conversation's counter row is what commitBatch locks: a commit into this conversation
+      // runs entirely before or after the clear.
+      yield stmt(`SELECT last_seq FROM conversations WHERE conv_id = ?${d.forUpdate}`, convId);
+      const count = yield stmt("SELECT COUNT(*) AS n FROM messages WHERE conv_id = ?", convId);
+      for (const chunk of chunks(ids, IN_CHUNK)) {
+        yield stmt(`DELETE FROM inbox WHERE user_id IN (${marks(chunk.length)}) AND conv_id = ?`, ...chunk, convId);
+      }
+      yield stmt("DELETE FROM message_reads WHERE conv_id = ?", convId);
+      yield stmt("DELETE FROM messages WHERE conv_id = ?", convId);
+      return num(count[0]?.n ?? 0);
+    }, { tx: true });
   }
 
   readsOf(author: string, msgId: string): Promise<ReadMark[]> {
@@ -214,6 +265,190 @@ export class SqlStore implements Store {
         sessionId,
       );
       return rows.map(toMember);
+    }, { tx: false });
+  }
+
+  sessionUpdate(sessionId: string, changes: SessionChanges): Promise<boolean> {
+    const sets = (Object.keys(changes) as Array<keyof SessionChanges>).filter((k) => changes[k] !== undefined);
+    return this.dialect.run(function* () {
+      const found = yield stmt("SELECT session_id FROM sessions WHERE session_id = ?", sessionId);
+      if (found.length === 0) return false;
+      if (sets.length > 0) {
+        yield stmt(
+          `UPDATE sessions SET ${sets.map((k) => `${SESSION_CHANGE_COLS[k]} = ?`).join(", ")} WHERE session_id = ?`,
+          ...sets.map((k) => changes[k]), sessionId,
+        );
+      }
+      return true;
+    }, { tx: true });
+  }
+
+  sessionDelete(sessionId: string): Promise<boolean> {
+    return this.dialect.run(function* () {
+      const found = yield stmt("SELECT session_id FROM sessions WHERE session_id = ?", sessionId);
+      yield stmt("DELETE FROM session_members WHERE session_id = ?", sessionId);
+      yield stmt("DELETE FROM sessions WHERE session_id = ?", sessionId);
+      return found.length > 0;
+    }, { tx: true });
+  }
+
+  async sessionMembersPut(sessionId: string, members: Member[]): Promise<void> {
+    const d = this.dialect;
+    // Sorted: one lock order for concurrent upserts on MySQL. The join time of a member already
+    // in stays; the profile snapshot is refreshed.
+    const rows = [...members].sort((a, b) => cmp(a.userId, b.userId)).map((m) => memberValues({ ...m, sessionId }));
+    if (rows.length === 0) return;
+    await d.run(function* () {
+      for (const chunk of chunkRows(rows, maxRows(d, MEMBER_COLS.length), d.maxStatementBytes)) {
+        yield { sql: d.upsert("session_members", MEMBER_COLS, ["session_id", "user_id"], chunk.length, { user_name: "new", acct_login: "new", pic: "new" }), params: chunk.flat() };
+      }
+    }, { tx: true });
+  }
+
+  sessionMembersRemove(sessionId: string, userIds: string[]): Promise<number> {
+    const ids = sortedUnique(userIds);
+    if (ids.length === 0) return Promise.resolve(0);
+    return this.dialect.run(function* () {
+      let removed = 0;
+      for (const chunk of chunks(ids, IN_CHUNK)) {
+        const where = `session_id = ? AND user_id IN (${marks(chunk.length)})`;
+        const count = yield stmt(`SELECT COUNT(*) AS n FROM session_members WHERE ${where}`, sessionId, ...chunk);
+        removed += num(count[0]?.n ?? 0);
+        yield stmt(`DELETE FROM session_members WHERE ${where}`, sessionId, ...chunk);
+      }
+      return removed;
+    }, { tx: true });
+  }
+
+  sessionsOf(userId: string, valid: number): Promise<Session[]> {
+    return this.dialect.run(function* () {
+      const rows = yield stmt(
+        `SELECT ${SESSION_COLS.map((c) => `s.${c}`).join(", ")} FROM session_members sm
+         JOIN sessions s ON s.session_id = sm.session_id
+         WHERE sm.user_id = ? AND s.session_valid = ?
+         ORDER BY COALESCE(s.session_modify_time, s.session_create_time) DESC, s.session_id`,
+        userId, valid,
+      );
+      return rows.map(toSession);
+    }, { tx: false });
+  }
+
+  chatsOf(userId: string): Promise<ChatPeer[]> {
+    return this.dialect.run(function* () {
+      const rows = yield stmt(`SELECT ${CHAT_COLS.join(", ")} FROM chats WHERE user_id = ? ORDER BY updated_at DESC, peer_id`, userId);
+      return rows.map((r) => ({ userId: str(r.user_id), peerId: str(r.peer_id), createdAt: num(r.created_at), updatedAt: num(r.updated_at) }));
+    }, { tx: false });
+  }
+
+  async usersPut(users: User[]): Promise<void> {
+    const d = this.dialect;
+    const rows = dedupeBy(users, (u) => u.userId).sort((a, b) => cmp(a.userId, b.userId)).map(userValues);
+    if (rows.length === 0) return;
+    const set = { user_name: "new", acct_login: "new", user_email: "new", pic_url: "new", app_push_code: "new", updated_at: "new" } as const;
+    await d.run(function* () {
+      for (const chunk of chunkRows(rows, maxRows(d, USER_COLS.length), d.maxStatementBytes)) {
+        yield { sql: d.upsert("users", USER_COLS, ["user_id"], chunk.length, set), params: chunk.flat() };
+      }
+    }, { tx: true });
+  }
+
+  usersRemove(userIds: string[]): Promise<number> {
+    const ids = sortedUnique(userIds);
+    if (ids.length === 0) return Promise.resolve(0);
+    return this.dialect.run(function* () {
+      let removed = 0;
+      for (const chunk of chunks(ids, IN_CHUNK)) {
+        const count = yield stmt(`SELECT COUNT(*) AS n FROM users WHERE user_id IN (${marks(chunk.length)})`, ...chunk);
+        removed += num(count[0]?.n ?? 0);
+        yield stmt(`DELETE FROM users WHERE user_id IN (${marks(chunk.length)})`, ...chunk);
+      }
+      return removed;
+    }, { tx: true });
+  }
+
+  usersGet(userIds: string[]): Promise<User[]> {
+    const ids = sortedUnique(userIds);
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.dialect.run(function* () {
+      const out: User[] = [];
+      for (const chunk of chunks(ids, IN_CHUNK)) {
+        const rows = yield stmt(`SELECT ${USER_COLS.join(", ")} FROM users WHERE user_id IN (${marks(chunk.length)})`, ...chunk);
+        out.push(...rows.map(toUser));
+      }
+      return out;
+    }, { tx: false });
+  }
+
+  async userPushCodeSet(userId: string, code: string | null): Promise<void> {
+    const sql = this.dialect.upsert("users", USER_COLS, ["user_id"], 1, { app_push_code: "new", updated_at: "new" });
+    await this.dialect.run(function* () {
+      yield stmt(sql, userId, userId, userId, null, null, code, Date.now());
+    }, { tx: false });
+  }
+
+  async pubactAdd(p: Pubact): Promise<void> {
+    const d = this.dialect;
+    await d.run(function* () {
+      yield stmt(d.insert("pubacts", PUBACT_COLS, 1), p.id, p.title, p.content, p.userId, p.ts, p.sessionId);
+    }, { tx: false });
+  }
+
+  pubactsOf(sessionId: string): Promise<Pubact[]> {
+    return this.dialect.run(function* () {
+      const rows = yield stmt(`SELECT ${PUBACT_COLS.join(", ")} FROM pubacts WHERE session_id = ? ORDER BY ts DESC, id`, sessionId);
+      return rows.map((r) => ({ id: str(r.id), title: str(r.title), content: str(r.content), userId: str(r.user_id), ts: str(r.ts), sessionId: str(r.session_id) }));
+    }, { tx: false });
+  }
+
+  pubactUpdate(id: string, changes: Partial<Pick<Pubact, "title" | "content">>): Promise<boolean> {
+    const sets = (["title", "content"] as const).filter((k) => changes[k] !== undefined);
+    return this.dialect.run(function* () {
+      const found = yield stmt("SELECT id FROM pubacts WHERE id = ?", id);
+      if (found.length === 0) return false;
+      if (sets.length > 0) yield stmt(`UPDATE pubacts SET ${sets.map((k) => `${k} = ?`).join(", ")} WHERE id = ?`, ...sets.map((k) => changes[k]), id);
+      return true;
+    }, { tx: true });
+  }
+
+  pubactDelete(id: string): Promise<boolean> {
+    return this.dialect.run(function* () {
+      const found = yield stmt("SELECT id FROM pubacts WHERE id = ?", id);
+      yield stmt("DELETE FROM pubacts WHERE id = ?", id);
+      return found.length > 0;
+    }, { tx: true });
+  }
+
+  stylePut(style: Style): Promise<Style> {
+    const d = this.dialect;
+    const sql = d.upsert("styles", STYLE_COLS, ["user_id", "style_name"], 1, { style_value: "new" });
+    return d.run(function* () {
+      yield stmt(sql, style.styleId, style.styleName, style.styleValue, style.userId);
+      const rows = yield stmt(`SELECT ${STYLE_COLS.join(", ")} FROM styles WHERE user_id = ? AND style_name = ?`, style.userId, style.styleName);
+      return toStyle(rows[0]!);
+    }, { tx: true });
+  }
+
+  stylesOf(userId: string): Promise<Style[]> {
+    return this.dialect.run(function* () {
+      const rows = yield stmt(`SELECT ${STYLE_COLS.join(", ")} FROM styles WHERE user_id = ? ORDER BY style_name`, userId);
+      return rows.map(toStyle);
+    }, { tx: false });
+  }
+
+  async fileAdd(f: StoredFile): Promise<void> {
+    const d = this.dialect;
+    await d.run(function* () {
+      yield stmt(d.insert("files", FILE_COLS, 1), f.fileId, f.fileName, f.contentType, f.size, f.userId, f.createdAt);
+    }, { tx: false });
+  }
+
+  fileGet(fileId: string): Promise<StoredFile | null> {
+    return this.dialect.run(function* () {
+      const rows = yield stmt(`SELECT ${FILE_COLS.join(", ")} FROM files WHERE file_id = ?`, fileId);
+      const r = rows[0];
+      return r
+        ? { fileId: str(r.file_id), fileName: str(r.file_name), contentType: str(r.content_type), size: num(r.size), userId: strOrNull(r.user_id), createdAt: num(r.created_at) }
+        : null;
     }, { tx: false });
   }
 
@@ -307,12 +542,15 @@ function* commitProgram(d: Dialect, batch: readonly NewMessage[], now: number): 
       yield { sql: d.insert("inbox", INBOX_COLS, chunk.length), params: chunk.flat() };
     }
     // The rows exist and are locked: these upserts are multi-row UPDATEs of last_seq.
-    yield* writeCounters(d, "conversations", ["conv_id", "kind", "last_seq", "created_at", "updated_at"], ["conv_id"],
+    yield* upsertRows(d, "conversations", ["conv_id", "kind", "last_seq", "created_at", "updated_at"], ["conv_id"],
       { last_seq: "new", updated_at: "new" }, convIds.map((id) => [id, kindOf.get(id), convSeq.get(id), now, now]));
-    yield* writeCounters(d, "user_inbox", ["user_id", "last_seq"], ["user_id"], { last_seq: "new" },
+    yield* upsertRows(d, "user_inbox", ["user_id", "last_seq"], ["user_id"], { last_seq: "new" },
       users.map((id) => [id, inboxSeq.get(id)]));
 
-    // 6. Effects of the stored messages, in batch order, after every message and inbox entry of
+    // 6. Conversation lists: the sessions' last activity and the 1:1 pairs (spec §4.3).
+    yield* touchConversations(d, accepted.map((i) => batch[i]!), now);
+
+    // 7. Effects of the stored messages, in batch order, after every message and inbox entry of
     // the batch is written (a revoke may name a message stored earlier in the same batch).
     yield* applyEffects(d, batch, accepted, outcomes, now);
   }
@@ -351,19 +589,19 @@ function* resolveRecipients(
     const r = batch[i]!.recipients;
     return Array.isArray(r) ? [] : [r.sessionMembersOf];
   }));
-  const valid = new Map<string, number>();
+  const state = new Map<string, { valid: number; dissolved: boolean }>();
   const members = new Map<string, string[]>(sessionIds.map((id) => [id, []]));
   for (const chunk of chunks(sessionIds, IN_CHUNK)) {
-    const marks = chunk.map(() => "?").join(", ");
+    const list = marks(chunk.length);
     // Locked (sorted, before the counters: one lock order for all writers) so that a dissolve
     // committing meanwhile is seen: without the lock a post could be accepted from the state
     // before the dissolve and land in the purged conversation once the dissolve commits.
-    const sql = `SELECT session_id, session_valid FROM sessions WHERE session_id IN (${marks}) ORDER BY session_id${d.forUpdate}`;
+    const sql = `SELECT session_id, session_valid, session_delete_time FROM sessions WHERE session_id IN (${list}) ORDER BY session_id${d.forUpdate}`;
     for (const r of yield stmt(sql, ...chunk)) {
-      valid.set(String(r.session_id), num(r.session_valid));
+      state.set(String(r.session_id), { valid: num(r.session_valid), dissolved: r.session_delete_time !== null && r.session_delete_time !== undefined });
     }
     const rows = yield stmt(
-      `SELECT session_id, user_id FROM session_members WHERE session_id IN (${marks}) ORDER BY session_id, ts, user_id`,
+      `SELECT session_id, user_id FROM session_members WHERE session_id IN (${list}) ORDER BY session_id, ts, user_id`,
       ...chunk,
     );
     for (const r of rows) members.get(String(r.session_id))!.push(String(r.user_id));
@@ -377,16 +615,17 @@ function* resolveRecipients(
       out.set(i, [...new Set(m.recipients)]);
     } else {
       const id = m.recipients.sessionMembersOf;
-      const state = valid.get(id);
+      const server = m.recipients.fromServer === true;
+      const st = state.get(id);
       const list = members.get(id)!;
-      if (state === undefined) outcomes[i] = { status: "rejected", reason: "no-session" };
-      else if (state !== 0) outcomes[i] = { status: "rejected", reason: "session-closed" };
-      else if (!memberSets.get(id)!.has(m.msgFrom)) outcomes[i] = { status: "rejected", reason: "not-member" };
+      if (st === undefined) outcomes[i] = { status: "rejected", reason: "no-session" };
+      else if (st.dissolved || (!server && st.valid !== 0)) outcomes[i] = { status: "rejected", reason: "session-closed" };
+      else if (!server && !memberSets.get(id)!.has(m.msgFrom)) outcomes[i] = { status: "rejected", reason: "not-member" };
       else out.set(i, list);
     }
     // A dissolve closes its session for the rest of the batch: later posts are rejected as they
     // would be in the next batch (the dissolve's purge would otherwise delete them again).
-    if (out.has(i) && m.effects?.dissolve && m.sessionId !== null && valid.has(m.sessionId)) valid.set(m.sessionId, 1);
+    if (out.has(i) && m.effects?.dissolve && m.sessionId !== null && state.has(m.sessionId)) state.set(m.sessionId, { valid: 1, dissolved: true });
   }
   return out;
 }
@@ -409,7 +648,7 @@ function* applyEffects(
   const flushReads = function* (): Program<void> {
     if (reads.size === 0) return;
     // Sorted by key: one lock order for concurrent upserts on MySQL.
-    const rows = [...reads].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
+    const rows = [...reads].sort(([a], [b]) => cmp(a, b)).map(([, row]) => row);
     reads = new Map();
     for (const chunk of chunkRows(rows, maxRows(d, READ_COLS.length), d.maxStatementBytes)) {
       yield { sql: d.upsert("message_reads", READ_COLS, ["author", "msg_id", "reader"], chunk.length, { status: "new", updated_at: "new" }), params: chunk.flat() };
@@ -450,6 +689,27 @@ function* applyEffects(
   yield* flushReads();
 }
 
+/**
+ * Last activity of the conversations the batch's visible messages went to: one UPDATE of the
+ * sessions' modify time (their rows are already locked by resolveRecipients) and one multi-row
+ * upsert of the 1:1 pairs, both directions, sorted (one lock order on MySQL).
+ */
+function* touchConversations(d: Dialect, stored: readonly NewMessage[], now: number): Program<void> {
+  const visible = stored.filter((m) => !m.hidden);
+  const sessions = sortedUnique(visible.flatMap((m) => (m.sessionId === null ? [] : [m.sessionId])));
+  for (const chunk of chunks(sessions, IN_CHUNK)) {
+    yield stmt(`UPDATE sessions SET session_modify_time = ? WHERE session_id IN (${marks(chunk.length)})`, String(now), ...chunk);
+  }
+  const pairs = new Map<string, unknown[]>();
+  for (const m of visible) {
+    if (m.sessionId !== null) continue;
+    pairs.set(msgKey(m.msgFrom, m.msgTo), [m.msgFrom, m.msgTo, now, now]);
+    pairs.set(msgKey(m.msgTo, m.msgFrom), [m.msgTo, m.msgFrom, now, now]);
+  }
+  const rows = [...pairs].sort(([a], [b]) => cmp(a, b)).map(([, row]) => row);
+  yield* upsertRows(d, "chats", CHAT_COLS, ["user_id", "peer_id"], { updated_at: "new" }, rows);
+}
+
 /** Makes sure a counter row exists for every id, locks them in sorted order, reads last_seq. */
 function* lockCounters(
   d: Dialect,
@@ -472,7 +732,8 @@ function* lockCounters(
   return seqs;
 }
 
-function* writeCounters(
+/** Multi-row upserts in chunks (the counters, the 1:1 pairs); rows come sorted by key. */
+function* upsertRows(
   d: Dialect,
   table: string,
   cols: readonly string[],
@@ -496,6 +757,19 @@ function readKey(author: string, msgId: string, reader: string): string {
   return `${author}\u0000${msgId}\u0000${reader}`;
 }
 
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** `?, ?, …` for an IN list of n values. */
+function marks(n: number): string {
+  return new Array(n).fill("?").join(", ");
+}
+
+function dedupeBy<T>(items: readonly T[], key: (t: T) => string): T[] {
+  return [...new Map(items.map((t) => [key(t), t])).values()];
+}
+
 function bump(counters: Map<string, number>, id: string): number {
   const next = counters.get(id)! + 1;
   counters.set(id, next);
@@ -504,7 +778,7 @@ function bump(counters: Map<string, number>, id: string): number {
 
 function sortedUnique(ids: readonly string[]): string[] {
   // Plain code-unit order; any total order works as long as every writer uses the same one.
-  return [...new Set(ids)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return [...new Set(ids)].sort(cmp);
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
@@ -606,6 +880,26 @@ function toSession(r: Row): Session {
     sessionModifyTime: strOrNull(r.session_modify_time),
     sessionDeleteTime: strOrNull(r.session_delete_time),
   };
+}
+
+function userValues(u: User): unknown[] {
+  return [u.userId, u.userName, u.acctLogin, u.userEmail, u.picUrl, u.appPushCode, u.updatedAt];
+}
+
+function toUser(r: Row): User {
+  return {
+    userId: str(r.user_id),
+    userName: str(r.user_name),
+    acctLogin: str(r.acct_login),
+    userEmail: strOrNull(r.user_email),
+    picUrl: strOrNull(r.pic_url),
+    appPushCode: strOrNull(r.app_push_code),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+function toStyle(r: Row): Style {
+  return { styleId: str(r.style_id), styleName: str(r.style_name), styleValue: num(r.style_value), userId: str(r.user_id) };
 }
 
 function memberValues(m: Member): unknown[] {

@@ -8,15 +8,20 @@ import { ImError } from "../../protocol/errors.js";
 
 export type Params = Record<string, string>;
 
-/** Query and body merged (body wins); arrays keep their first value; everything as text. */
+/**
+ * Query and body merged (body wins); everything as text. A repeated form or query parameter keeps
+ * its first value; a JSON value that is an object or array (a JSON body's `subscribers`,
+ * `params`, `userList`) becomes its JSON text, as if it had been sent as text.
+ */
 export function paramsOf(req: Request): Params {
   const out: Params = {};
   const merge = (src: unknown) => {
     if (!src || typeof src !== "object") return;
     for (const [k, v] of Object.entries(src as Record<string, unknown>)) {
-      const first = Array.isArray(v) ? v[0] : v;
-      if (first === undefined || first === null) continue;
-      out[k] = typeof first === "object" ? JSON.stringify(first) : String(first);
+      const repeated = Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string");
+      const value = repeated ? (v as string[])[0] : v;
+      if (value === undefined || value === null) continue;
+      out[k] = typeof value === "object" ? JSON.stringify(value) : String(value);
     }
   };
   merge(req.query);
@@ -33,7 +38,7 @@ export function fail(res: Response, err: ImError, fields: Record<string, unknown
 }
 
 /** The original omitted null fields from its JSON (spec §3.1). */
-function omitNulls(fields: Record<string, unknown>): Record<string, unknown> {
+export function omitNulls(fields: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null && v !== undefined));
 }
 
@@ -42,6 +47,32 @@ export function required(p: Params, name: string, err: () => ImError): string {
   const v = (p[name] ?? "").trim();
   if (v === "") throw err();
   return v;
+}
+
+/** Characters as the databases count them (code points: one emoji is one). */
+export function charLength(v: string): number {
+  let n = 0;
+  for (const _ of v) n++;
+  return n;
+}
+
+/** Refuses a value longer than the column that stores it (error-016 unless told otherwise). */
+export function maxLength(v: string, name: string, max: number, err: (detail: string) => ImError = ImError.badParam): string {
+  if (charLength(v) > max) throw err(`${name} is longer than ${max} characters`);
+  return v;
+}
+
+/** A text parameter: trimmed; "" when absent unless `required` says which error; longer than
+ * `max` is error-016. */
+export function text(p: Params, name: string, opts: { max: number; required?: (detail: string) => ImError }): string {
+  const v = (p[name] ?? "").trim();
+  if (v === "" && opts.required) throw opts.required(`${name} is empty`);
+  return maxLength(v, name, opts.max);
+}
+
+/** An error carrying extra response fields (the original kept some fields on failures). */
+export function withFields(err: ImError, fields: Record<string, unknown>): ImError {
+  return Object.assign(err, { fields });
 }
 
 /** Integer parameter; absent = `dflt`; `max` (any case) = 2147483647 (spec §3.1). */
@@ -53,6 +84,26 @@ export function intParam(p: Params, name: string, dflt: number): number {
   const n = Number(raw);
   if (n < 0) throw ImError.badParam(`${name} must not be negative`);
   return Math.min(n, 2147483647);
+}
+
+/** A user id from a JSON list entry: `user_id` (or the original's `userId`), at most 64 characters. */
+export function entryUserId(entry: unknown, where: string, err: (detail: string) => ImError): string {
+  const e = (entry ?? {}) as Record<string, unknown>;
+  const raw = e.user_id ?? e.userId;
+  const id = typeof raw === "string" || typeof raw === "number" ? String(raw).trim() : "";
+  if (id === "") throw err(`${where}.user_id is empty`);
+  if (charLength(id) > 64) throw err(`${where}.user_id is longer than 64 characters`);
+  return id;
+}
+
+/** An optional string field of a JSON list entry, bounded; undefined when absent or empty. */
+export function entryText(entry: unknown, field: string, where: string, max: number): string | undefined {
+  const v = ((entry ?? {}) as Record<string, unknown>)[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string" && typeof v !== "number") throw ImError.badParam(`${where}.${field} must be a string`);
+  const t = String(v).trim();
+  if (t === "") return undefined;
+  return maxLength(t, `${where}.${field}`, max);
 }
 
 /** A JSON (lenient) parameter holding an array. */
@@ -80,6 +131,16 @@ export function requireSecret(secret: string | null) {
     if (buf.length === expected.length && timingSafeEqual(buf, expected)) return next();
     fail(res, ImError.unauthorized(given === "" ? "the API secret is missing (Authorization: Bearer … or secret=…)" : "the API secret is wrong"), {}, 401);
   };
+}
+
+/** A history paging key (tlim extension): the `id_` of a row from a previous page (or its seq);
+ * the page then holds only older rows. */
+export function beforeParam(p: Params): number | undefined {
+  const raw = (p.before ?? "").trim();
+  if (raw === "") return undefined;
+  const m = /(?:^|#)(\d{1,15})$/.exec(raw);
+  if (!m) throw ImError.badParam(`before must be the id_ of a history row (…#<seq>) or a seq, got '${raw.slice(0, 40)}'`);
+  return Number(m[1]);
 }
 
 export function cors(origin: string) {

@@ -54,6 +54,14 @@ export class XmppDelivery implements DeliverySink {
     return [...this.devices.keys()];
   }
 
+  /** What the component sees of a user (findPresence): "available" when a device is online
+   * without `<show>`, "away" when every device has one, else "offline" (spec §3.3). */
+  presenceOf(userId: string): "available" | "away" | "offline" {
+    const devices = [...(this.devices.get(userId)?.values() ?? [])];
+    if (devices.length === 0) return "offline";
+    return devices.some((d) => !d.away) ? "available" : "away";
+  }
+
   push(item: InboxItem): void {
     if (this.knownOffline.has(item.userId)) return;
     this.enqueue(item.userId, () => this.pushNow(item));

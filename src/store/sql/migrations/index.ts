@@ -6,12 +6,14 @@ import { Init1795000000000 as SqliteInit } from "./sqlite/1795000000000-Init.js"
 import { Init1795000000000 as MysqlInit } from "./mysql/1795000000000-Init.js";
 import { ReadsRevokeDissolve1795000000001 as SqliteReads } from "./sqlite/1795000000001-ReadsRevokeDissolve.js";
 import { ReadsRevokeDissolve1795000000001 as MysqlReads } from "./mysql/1795000000001-ReadsRevokeDissolve.js";
+import { HttpApi1795000000002 as SqliteHttpApi } from "./sqlite/1795000000002-HttpApi.js";
+import { HttpApi1795000000002 as MysqlHttpApi } from "./mysql/1795000000002-HttpApi.js";
 
 type MigrationClass = new () => MigrationInterface;
 
 const SETS: Record<DbKind, MigrationClass[]> = {
-  sqlite: [SqliteInit, SqliteReads],
-  mysql: [MysqlInit, MysqlReads],
+  sqlite: [SqliteInit, SqliteReads, SqliteHttpApi],
+  mysql: [MysqlInit, MysqlReads, MysqlHttpApi],
 };
 
 export function migrationsFor(kind: DbKind): MigrationClass[] {

@@ -1,0 +1,139 @@
+// The file service (spec §3.5), which the original left to an external application server, under
+// /plugins/tlim/: multipart upload (size-limited, content type recorded) and download by file id.
+// The bytes live in TLIM_FILE_DIR under the file id, which tlim makes itself (32 hex digits) and
+// checks before any file-system call: a request can never name another path.
+import { mkdir, unlink } from "node:fs";
+import { randomUUID } from "node:crypto";
+import type { Request, RequestHandler, Response } from "express";
+import multer from "multer";
+import type { ImCore } from "../../core/im.js";
+import { ERROR_CATALOGUE, ImError } from "../../protocol/errors.js";
+import { charLength, fail, ok, paramsOf, text } from "./conventions.js";
+
+export interface FileOptions {
+  dir: string;
+  maxBytes: number;
+}
+
+/** The upload variants and what each answers (spec §3.5). */
+const UPLOADS = {
+  uploadForFileId: (id: string) => ({ text: id }),
+  uploadForJsonFileId: (id: string) => ({ json: { fileId: id } }),
+  uploadForUrl: (id: string, name: string) => ({ text: downloadUrl(id, name) }),
+  uploadForJsonUrl: (id: string, name: string) => ({ json: { url: downloadUrl(id, name) } }),
+} satisfies Record<string, (id: string, name: string) => { text: string } | { json: Record<string, string> }>;
+
+export const FILE_ENDPOINTS = [...Object.keys(UPLOADS), "download"];
+
+const FILE_ID = /^[0-9a-f]{32}$/;
+/** The original's file part name; any single file part is accepted. */
+const FILE_PART = "mFile";
+const NAME_MAX = 256;
+/** Shown inline (pictures and voice in a chat); anything else is an attachment, never rendered as
+ * a page of this origin. */
+const INLINE = /^(image\/(png|jpeg|gif|webp)|audio\/[\w.+-]+|video\/[\w.+-]+)$/;
+
+function downloadUrl(fileId: string, fileName: string): string {
+  return `/plugins/tlim/download?fileId=${fileId}&fileName=${encodeURIComponent(fileName)}`;
+}
+
+/** The client's file name without any path, control characters or excess length. */
+function cleanName(raw: string): string {
+  const base = raw.split(/[\\/]/).pop() ?? "";
+  // eslint-disable-next-line no-control-regex
+  const name = base.replace(/[\u0000-\u001f\u007f]/g, "").trim();
+  if (name === "" || name === "." || name === "..") return "file";
+  return charLength(name) <= NAME_MAX ? name : [...name].slice(-NAME_MAX).join("");
+}
+
+function cleanType(raw: string): string {
+  const t = raw.trim().toLowerCase();
+  return /^[\w.+-]+\/[\w.+-]+$/.test(t) && t.length <= 128 ? t : "application/octet-stream";
+}
+
+/** RFC 6266: an ASCII fallback and the UTF-8 name. */
+function disposition(kind: "inline" | "attachment", name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]|["\\%]/g, "_");
+  return `${kind}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
+}
+
+export function fileHandlers(core: ImCore, opts: FileOptions): Record<string, RequestHandler> {
+  const parse = multer({
+    storage: multer.diskStorage({
+      // Created on the first upload, not at start-up.
+      destination: (_req, _file, cb) => mkdir(opts.dir, { recursive: true }, (err) => cb(err, opts.dir)),
+      filename: (_req, _file, cb) => cb(null, randomUUID().replace(/-/g, "")),
+    }),
+    limits: { fileSize: opts.maxBytes, files: 1, fields: 32 },
+    defParamCharset: "utf8",
+  }).any();
+
+  const receive = (req: Request, res: Response): Promise<Express.Multer.File> =>
+    new Promise((resolve, reject) => {
+      if (req.method !== "POST" || !req.is("multipart/form-data")) {
+        return reject(ImError.badParam(`upload with a multipart/form-data POST whose file part is '${FILE_PART}'`));
+      }
+      void parse(req, res, (err: unknown) => {
+        if (err) {
+          const e = err as { code?: string; message?: string };
+          if (e.code === "LIMIT_FILE_SIZE") return reject(ImError.tooLarge(`the file is larger than ${opts.maxBytes} bytes (TLIM_MAX_UPLOAD_BYTES)`));
+          return reject(ImError.badParam(`not a valid upload: ${e.message ?? String(err)}`));
+        }
+        const file = (req.files as Express.Multer.File[] | undefined)?.[0];
+        if (!file) return reject(ImError.badParam(`the request has no file part (use '${FILE_PART}')`));
+        resolve(file);
+      });
+    });
+
+  const upload = (variant: keyof typeof UPLOADS): RequestHandler => async (req, res) => {
+    let file: Express.Multer.File | undefined;
+    try {
+      file = await receive(req, res);
+      const p = paramsOf(req);
+      const name = cleanName(file.originalname);
+      await core.store.fileAdd({
+        fileId: file.filename,
+        fileName: name,
+        contentType: cleanType(file.mimetype),
+        size: file.size,
+        userId: text(p, "user_id", { max: 64 }) || null,
+        createdAt: Date.now(),
+      });
+      const out = UPLOADS[variant](file.filename, name);
+      if ("text" in out) res.type("text/plain; charset=utf-8").send(out.text);
+      else ok(res, out.json);
+    } catch (err) {
+      if (file) unlink(file.path, () => {});
+      answerError(res, err);
+    }
+  };
+
+  const download: RequestHandler = async (req, res) => {
+    try {
+      const p = paramsOf(req);
+      const fileId = text(p, "fileId", { max: 64 }) || text(p, "file_id", { max: 64 });
+      if (fileId === "") throw ImError.badParam("fileId is empty");
+      const meta = FILE_ID.test(fileId) ? await core.store.fileGet(fileId) : null;
+      if (!meta) throw ImError.recordNotFound(`file '${fileId.slice(0, 64)}' does not exist`);
+      const name = cleanName(text(p, "fileName", { max: 1024 }) || meta.fileName);
+      res.setHeader("Content-Type", meta.contentType);
+      res.setHeader("Content-Disposition", disposition(INLINE.test(meta.contentType) ? "inline" : "attachment", name));
+      res.setHeader("X-Content-Type-Options", "nosniff");
+      res.sendFile(fileId, { root: opts.dir, dotfiles: "deny" }, (err) => {
+        if (err && !res.headersSent) answerError(res, ImError.recordNotFound(`file '${fileId}' is gone from the file directory`));
+      });
+    } catch (err) {
+      answerError(res, err);
+    }
+  };
+
+  return { ...Object.fromEntries(Object.keys(UPLOADS).map((v) => [v, upload(v as keyof typeof UPLOADS)])), download };
+}
+
+/** File endpoints answer errors with a 4xx status as well: their success is not always JSON. */
+function answerError(res: Response, err: unknown): void {
+  if (!(err instanceof ImError)) throw err;
+  const status = err.info === ERROR_CATALOGUE.tooLarge ? 413 : err.info === ERROR_CATALOGUE.recordNotFound ? 404 : 400;
+  res.type("application/json; charset=utf-8");
+  fail(res, err, {}, status);
+}

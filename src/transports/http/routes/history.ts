@@ -1,0 +1,92 @@
+// History and read state (spec §3.2–§3.4). Pages are newest first by the conversation's seq (one
+// order on every database, walked on the (conv_id, seq) index); `start`/`length`/`max` as in the
+// original, plus `before` (an `id_` from a previous page) to page by key. Revoked messages and
+// receipts are never listed, and `total` counts exactly what can be listed.
+import type { ImCore } from "../../../core/im.js";
+import { ImError } from "../../../protocol/errors.js";
+import type { StoredMessage } from "../../../store/types.js";
+import { beforeParam, intParam, ok, text, withFields, type Params } from "../conventions.js";
+import type { Route } from "../routes.js";
+import { DEFAULT_PAGE, historyRow } from "./shapes.js";
+
+/** Page of the original's paging parameters. */
+const paging = (p: Params) => ({ start: intParam(p, "start", 0), length: intParam(p, "length", DEFAULT_PAGE), filter: { beforeSeq: beforeParam(p) } });
+
+/** A page of history ids, newest first, as the read-count endpoints count them (spec §3.4). */
+async function readList(core: ImCore, page: { items: StoredMessage[] }, author: string, possibleReaders: number | null) {
+  const mine = page.items.filter((m) => m.msgFrom === author);
+  const counts = await core.store.readCounts(author, mine.map((m) => m.msgId));
+  return mine
+    .filter((m) => counts[m.msgId])
+    .map((m) => ({ msg_id: m.msgId, readNum: counts[m.msgId], ...(possibleReaders === null ? {} : { memberNum: possibleReaders }) }));
+}
+
+export const historyRoutes: Record<string, Route> = {
+  async findSessionHistory({ core }, p, res) {
+    const sessionId = text(p, "session_id", { max: 64, required: () => ImError.sessionIdEmpty("session_id为空 (session_id is empty)") });
+    const { start, length, filter } = paging(p);
+    const page = await core.sessionHistory(sessionId, start, length, filter);
+    ok(res, { session_id: sessionId, total: page.total, message_list: page.items.map(historyRow) });
+  },
+
+  /** 1:1 history of `user_id` with the peer `session_id` (spec §3.3). */
+  async findChatHistory({ core }, p, res) {
+    const peer = (p.session_id ?? "").trim();
+    const userId = (p.user_id ?? "").trim();
+    if (userId === "") throw withFields(ImError.userIdEmpty("user_id为空 (user_id is empty)"), { session_id: peer, total: 0 });
+    if (peer === "") throw withFields(ImError.sessionIdEmpty("session_id (the peer's user id) is empty"), { total: 0 });
+    const { start, length, filter } = paging(p);
+    const page = await core.chatHistory(userId, peer, start, length, filter);
+    ok(res, { session_id: peer, total: page.total, message_list: page.items.map(historyRow) });
+  },
+
+  /** The MTB-100 system messages sent to `msg_to` (spec §3.4). */
+  async findSystemHistory({ core }, p, res) {
+    const userId = text(p, "msg_to", { max: 64, required: () => ImError.userIdEmpty("msg_to (the user id) is empty") });
+    const { start, length, filter } = paging(p);
+    const page = await core.systemHistory(userId, start, length, filter);
+    ok(res, { message_list: page.items.map(historyRow), total: page.total });
+  },
+
+  /**
+   * Deprecated in the original (spec §3.3): the messages addressed to `msg_to` that arrived after
+   * `msg_id`, oldest first, from the user's inbox. An unknown `msg_id` gives no list.
+   */
+  async syncMessage({ core }, p, res) {
+    const userId = text(p, "msg_to", { max: 64, required: () => ImError.userIdEmpty("msg_to (the user id) is empty") });
+    const msgId = text(p, "msg_id", { max: 64, required: ImError.bodyInvalid });
+    const after = await core.store.inboxSeqOfMsgId(userId, msgId);
+    if (after === null) return ok(res);
+    const items = await core.store.inboxAfter(userId, after, intParam(p, "length", 1000));
+    const rows = items.map((i) => i.message).filter((m) => m.msgTo === userId && !m.hidden);
+    ok(res, { messageList: rows.map(({ msgId: id, msgType, msgFrom, msgTo, msgTime, body }) => ({ msg_id: id, msg_type: msgType, msg_from: msgFrom, msg_to: msgTo, msg_time: msgTime, body })) });
+  },
+
+  /** Read counts of `sender`'s messages on a page of session history, with the member count. */
+  async findSessionRead({ core }, p, res) {
+    const sessionId = text(p, "session_id", { max: 64, required: () => ImError.sessionIdEmpty("session_id is empty") });
+    const sender = text(p, "sender", { max: 64, required: () => ImError.userIdEmpty("sender is empty") });
+    const { start, length, filter } = paging(p);
+    const page = await core.sessionHistory(sessionId, start, length, filter);
+    // "read by N of M": M = members other than the author.
+    const members = (await core.store.sessionMembers(sessionId)).filter((m) => m.userId !== sender).length;
+    ok(res, { messageReadList: await readList(core, page, sender, members) });
+  },
+
+  async findChatRead({ core }, p, res) {
+    const from = text(p, "msg_from", { max: 64, required: () => ImError.userIdEmpty("msg_from is empty") });
+    const to = text(p, "msg_to", { max: 64, required: () => ImError.userIdEmpty("msg_to is empty") });
+    const { start, length, filter } = paging(p);
+    const page = await core.chatHistory(from, to, start, length, filter);
+    ok(res, { messageReadList: await readList(core, page, from, 1) });
+  },
+
+  async findStatusList({ core }, p, res) {
+    const msgId = text(p, "msg_id", { max: 64, required: () => ImError.bodyInvalid("msg_id is empty") });
+    const sender = text(p, "sender", { max: 64, required: () => ImError.userIdEmpty("sender is empty") });
+    const marks = await core.store.readsOf(sender, msgId);
+    ok(res, {
+      ofStatusList: marks.map((r) => ({ id_: `${r.author}#${r.msgId}#${r.reader}`, msg_id: r.msgId, sender: r.author, reader: r.reader, status: r.status })),
+    });
+  },
+};

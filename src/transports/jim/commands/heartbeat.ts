@@ -1,0 +1,13 @@
+// Heartbeat 13 -> 13 (spec §2.12): any body (the Java client sends the single byte 0x80).
+import { Cmd, dataPacket } from "../../../protocol/jim-commands.js";
+import type { JimCommand } from "../context.js";
+
+export const heartbeat: JimCommand = {
+  cmd: Cmd.HEARTBEAT,
+  reply: Cmd.HEARTBEAT,
+  failCode: 10017,
+  beforeLogin: true,
+  handle(_deps, call) {
+    call.reply(dataPacket(Cmd.HEARTBEAT, { hbbyte: -128 }));
+  },
+};

@@ -1,0 +1,79 @@
+// Login 5 -> 6 (spec §2.8), with the check upstream lacks: a token or a password the XMPP
+// server accepts. Success binds the connection as a device of the user (offline cursor), joins
+// the user's groups (its open tlim sessions, command 9 each) and answers 10007; failure answers
+// 10008 and closes, as upstream does.
+import { Cmd, LOGIN_ALIASES, LOGIN_FIELDS, loginSchema, parseRequest, statusPacket, type Packet } from "../../../protocol/jim-commands.js";
+import type { JimConnection } from "../connection.js";
+import type { JimCommand, JimDeps } from "../context.js";
+import { DeviceSync } from "../sync.js";
+
+/** A J-IM user id is an XMPP local part (RFC 7622 §3.3.1 forbids these characters). */
+export const USER_ID = /^[^\s"&'/:<>@]{1,64}$/;
+
+export interface LoginRequest {
+  userId?: string;
+  password?: string;
+  token?: string;
+  /** The client spoke v2 (`loginname`): it gets v2 shapes (spec §6.1). */
+  v2: boolean;
+}
+
+/** Logs a connection in; resolves with the reply to send (then "close" on failure). */
+export async function logIn(deps: JimDeps, conn: JimConnection, req: LoginRequest): Promise<{ ok: boolean; reply: Packet }> {
+  const failed = { ok: false, reply: statusPacket(Cmd.LOGIN_RESP, 10008) };
+  const userId = (req.userId ?? "").trim();
+  if (!USER_ID.test(userId)) return failed;
+  const check = await deps.credentials.check(userId, req.password, req.token);
+  if (!check.ok) {
+    deps.log.info({ user: userId, reason: check.reason, protocol: conn.protocol }, "j-im login refused");
+    return failed;
+  }
+  if (conn.closed) return failed;
+  if (conn.user !== userId) {
+    deps.hub.remove(conn); // re-login as someone else rebinds (spec §2.8 step 4)
+    conn.user = userId;
+    conn.dialect = req.v2 ? "v2" : "v3";
+    const key = conn.deviceKey;
+    const start = await deps.core.openDevice(userId, key);
+    conn.sync = new DeviceSync(start, (seq) => deps.core.cursors.advance(userId, key, seq));
+    if (conn.closed) return failed; // went away while its cursor was read
+    deps.hub.add(conn);
+    const waiting = await deps.core.store.inboxAfter(userId, start, 1);
+    if (waiting.length === 0) conn.sync.noBacklog();
+  }
+  const user = await deps.directory.card(userId);
+  deps.log.debug({ user: userId, via: check.via, protocol: conn.protocol }, "j-im login");
+  return { ok: true, reply: statusPacket(Cmd.LOGIN_RESP, 10007, { user: { ...user, status: "online", terminal: conn.protocol } }) };
+}
+
+/** After the login reply: bind the user's groups, each announced with command 9. */
+export async function joinGroupsOf(deps: JimDeps, conn: JimConnection): Promise<void> {
+  const userId = conn.user;
+  if (userId === null) return;
+  const sessions = await deps.directory.groupsOf(userId);
+  if (sessions.length === 0) return;
+  const card = { ...(await deps.directory.card(userId)), status: "online", terminal: conn.protocol };
+  await conn.drained();
+  for (const s of sessions) if (!conn.closed) deps.hub.bindGroup(conn, s.sessionId, card);
+}
+
+export function loginRequestOf(body: Record<string, unknown> | null): LoginRequest | null {
+  const parsed = parseRequest(body, LOGIN_FIELDS, loginSchema, LOGIN_ALIASES);
+  if (!parsed || body === null) return null;
+  const v2 = Object.keys(body).some((k) => k.toLowerCase() === "loginname");
+  return { ...parsed, v2 };
+}
+
+export const login: JimCommand = {
+  cmd: Cmd.LOGIN_REQ,
+  reply: Cmd.LOGIN_RESP,
+  failCode: 10008,
+  beforeLogin: true,
+  async handle(deps, call) {
+    const req = loginRequestOf(call.body);
+    const result = req ? await logIn(deps, call.conn, req) : { ok: false, reply: statusPacket(Cmd.LOGIN_RESP, 10008) };
+    call.reply(result.reply);
+    if (!result.ok) return call.reply("close");
+    await joinGroupsOf(deps, call.conn);
+  },
+};

@@ -1,0 +1,91 @@
+// The J-IM HTTP API on the J-IM port (spec §1.4), with the API secret upstream lacked
+// (DESIGN Q14: `Authorization: Bearer <secret>` or `secret=<secret>`):
+//   /api/message/send   body = a chat exactly as command 11, `from` required -> the reply-12 body
+//   /api/user/online    userid -> 10019 online / 10001 offline (J-IM connections or XMPP presence)
+//   /api/user/close     userid -> closes every J-IM connection of the user, 10021
+// Missing userid -> 10020. Replies are JSON without `command`, except send (as upstream).
+import { timingSafeEqual } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { canonicalKeys, jimJson, parseBodyObject, STATUS, type StatusCode } from "../../protocol/jim-commands.js";
+import type { JimDeps } from "./context.js";
+import { submitChat } from "./commands/chat.js";
+import { USER_ID } from "./commands/login.js";
+
+export interface HttpOptions {
+  /** null = open (TLIM_API_AUTH=none). */
+  apiSecret: string | null;
+  maxBodyBytes: number;
+}
+
+const status = (code: StatusCode) => ({ code, msg: STATUS[code] });
+
+export function httpHandler(deps: JimDeps, opts: HttpOptions) {
+  const expected = opts.apiSecret === null ? null : Buffer.from(opts.apiSecret);
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const send = (httpStatus: number, body: unknown) => {
+      const text = jimJson(body);
+      res.writeHead(httpStatus, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
+      res.end(text);
+    };
+    try {
+      const url = new URL(req.url ?? "/", "http://jim.invalid");
+      const raw = await readBody(req, opts.maxBodyBytes);
+      if (raw === null) return send(413, { error: `request body is larger than ${opts.maxBodyBytes} bytes` });
+      const params = paramsOf(url, req, raw);
+      if (expected !== null && !secretMatches(expected, req, params)) return send(401, status(10020));
+      const userid = (params.userid ?? "").trim();
+      switch (url.pathname) {
+        case "/api/message/send": {
+          const body = parseBodyObject(raw);
+          const given = typeof body?.from === "string" ? body.from.trim() : "";
+          const from = USER_ID.test(given) ? given : ""; // no logged-in user here: `from` is required
+          return send(200, await submitChat(deps, body, from, null));
+        }
+        case "/api/user/online":
+          if (userid === "") return send(200, status(10020));
+          return send(200, status(deps.directory.isOnline(userid) ? 10019 : 10001));
+        case "/api/user/close":
+          if (userid === "") return send(200, status(10020));
+          deps.hub.closeUser(userid);
+          return send(200, status(10021));
+        default:
+          return send(404, { error: "no such endpoint" });
+      }
+    } catch (err) {
+      deps.log.error({ err }, "j-im http request failed");
+      if (!res.headersSent) send(500, { error: "internal error" });
+    }
+  };
+}
+
+/** Query and form parameters (form wins), keys matched leniently (`userId`, `user_id`). */
+function paramsOf(url: URL, req: IncomingMessage, raw: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) out[k] = v;
+  if (String(req.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded")) {
+    for (const [k, v] of new URLSearchParams(raw)) out[k] = v;
+  }
+  return canonicalKeys(out, ["userid", "secret"]) as Record<string, string>;
+}
+
+function secretMatches(expected: Buffer, req: IncomingMessage, params: Record<string, string>): boolean {
+  const header = String(req.headers.authorization ?? "");
+  const given = Buffer.from(header.toLowerCase().startsWith("bearer ") ? header.slice(7).trim() : params.secret ?? "");
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** The request body as text, or null when it exceeds the limit. */
+function readBody(req: IncomingMessage, max: number): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > max) over = true;
+      else chunks.push(c);
+    });
+    req.on("end", () => resolve(over ? null : Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}

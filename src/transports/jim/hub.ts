@@ -1,0 +1,86 @@
+// Who is connected: logged-in J-IM connections by user and by bound group (spec §4.5: a user
+// may have many connections; pushes go to all of them; group binding is per connection).
+import { Cmd, dataPacket, statusPacket, type Packet } from "../../protocol/jim-commands.js";
+import type { JimConnection } from "./connection.js";
+import type { Dialect } from "../../protocol/jim-mapping.js";
+
+export class JimHub {
+  private readonly byUser = new Map<string, Set<JimConnection>>();
+  private readonly byGroup = new Map<string, Set<JimConnection>>();
+  /** The connection a chat being submitted came from (`from\0id`): its own 1:1 copy is not pushed back. */
+  readonly origins = new Map<string, JimConnection>();
+
+  connectionsOf(userId: string): ReadonlySet<JimConnection> | undefined {
+    return this.byUser.get(userId);
+  }
+
+  isOnline(userId: string): boolean {
+    return (this.byUser.get(userId)?.size ?? 0) > 0;
+  }
+
+  /** The protocol of one of the user's connections ("tcp"/"ws"), for User.terminal. */
+  terminalOf(userId: string): string | undefined {
+    const first = this.byUser.get(userId)?.values().next();
+    return first && !first.done ? first.value.protocol : undefined;
+  }
+
+  users(): string[] {
+    return [...this.byUser.keys()];
+  }
+
+  add(conn: JimConnection): void {
+    if (conn.user === null) return;
+    let set = this.byUser.get(conn.user);
+    if (!set) this.byUser.set(conn.user, (set = new Set()));
+    set.add(conn);
+  }
+
+  /** Unbinds a connection from its user and its groups; remaining members get command 10. */
+  remove(conn: JimConnection): void {
+    if (conn.user === null) return;
+    const set = this.byUser.get(conn.user);
+    set?.delete(conn);
+    if (set && set.size === 0) this.byUser.delete(conn.user);
+    for (const group of conn.groups) {
+      const members = this.byGroup.get(group);
+      members?.delete(conn);
+      if (!members || members.size === 0) {
+        this.byGroup.delete(group);
+        continue;
+      }
+      const user = { userId: conn.user, nick: conn.user, status: "offline" };
+      for (const other of members) other.send(dataPacket(Cmd.EXIT_GROUP_NOTIFY, { group, user: userOf(user, other.dialect) }));
+    }
+    conn.groups.clear();
+  }
+
+  /** Binds a connection to a group and sends command 9 to every connection bound to it, the joiner included. */
+  bindGroup(conn: JimConnection, group: string, user: { userId: string; nick: string; status: string; terminal?: string }): void {
+    let members = this.byGroup.get(group);
+    if (!members) this.byGroup.set(group, (members = new Set()));
+    members.add(conn);
+    conn.groups.add(group);
+    for (const member of members) member.send(joinNotify(group, user, member.dialect));
+  }
+
+  /** Closes every connection of a user (cmd 14 with userId, /api/user/close). */
+  closeUser(userId: string): number {
+    const set = [...(this.byUser.get(userId) ?? [])];
+    for (const c of set) c.close();
+    return set.length;
+  }
+}
+
+/** User as a dialect spells it: v2 `id`, v3 `userId` (spec §2.3). */
+export function userOf(u: Record<string, unknown> & { userId: string }, dialect: Dialect): Record<string, unknown> {
+  if (dialect === "v3") return u;
+  const { userId, ...rest } = u;
+  return { id: userId, ...rest };
+}
+
+/** Command 9: v3 top-level fields with a status, v2 wrapped in data (spec §2.9). */
+function joinNotify(group: string, user: Record<string, unknown> & { userId: string }, dialect: Dialect): Packet {
+  return dialect === "v3"
+    ? statusPacket(Cmd.JOIN_GROUP_NOTIFY, 10011, { group, user })
+    : dataPacket(Cmd.JOIN_GROUP_NOTIFY, { group, user: userOf(user, "v2") });
+}

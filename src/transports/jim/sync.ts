@@ -1,0 +1,80 @@
+// Offline bookkeeping of one J-IM device (DESIGN §3: nothing is deleted because it was read).
+//
+// At login the device's cursor is read: everything after it is its offline backlog, which a
+// J-IM client fetches with cmd 19 type 0 (spec §2.15). Live pushes and fetched entries are
+// remembered until the backlog is covered from the cursor up, so a fetch never repeats a push
+// and a push never repeats a fetch; the cursor only moves over entries the device really got,
+// so a connection that goes away mid-way leaves the rest for next time.
+import type { InboxItem } from "../../store/types.js";
+
+export class DeviceSync {
+  /** Every inbox entry up to here was given to the device. */
+  private start: number;
+  /** True while entries after `start` may exist that the device has not been given. */
+  private pending = true;
+  /** Entries after `start` already given (pushed or fetched). */
+  private readonly given = new Set<number>();
+
+  constructor(
+    start: number,
+    /** Moves the stored cursor (core.cursors.advance for this user and device). */
+    private readonly advance: (seq: number) => void,
+  ) {
+    this.start = start;
+  }
+
+  /** Where a fetch of the backlog starts. */
+  get after(): number {
+    return this.start;
+  }
+
+  /** At login: nothing after the cursor, so live pushes may move it directly. */
+  noBacklog(): void {
+    if (this.given.size === 0) this.pending = false;
+  }
+
+  has(seq: number): boolean {
+    return seq <= this.start || this.given.has(seq);
+  }
+
+  /** A live push (or an entry with nothing to show) reached the device. */
+  delivered(seq: number): void {
+    if (seq <= this.start) return;
+    if (!this.pending) {
+      this.start = seq;
+      this.advance(seq);
+      return;
+    }
+    this.given.add(seq);
+  }
+
+  /**
+   * A fetch read `items` (ascending, everything after `after` up to some limit, `complete` when
+   * nothing more exists) and returned the ones `picked`. Moves the cursor over the covered prefix.
+   */
+  fetched(items: InboxItem[], picked: InboxItem[], covered: (item: InboxItem) => boolean, complete: boolean): void {
+    for (const item of picked) this.given.add(item.inboxSeq);
+    let to = this.start;
+    let all = true;
+    for (const item of items) {
+      if (item.inboxSeq <= to) continue;
+      if (!this.given.has(item.inboxSeq) && !covered(item)) {
+        all = false;
+        break;
+      }
+      to = item.inboxSeq;
+    }
+    if (all && complete) {
+      // The whole backlog is given: later live pushes move the cursor themselves.
+      for (const seq of this.given) to = Math.max(to, seq);
+      this.given.clear();
+      this.pending = false;
+    } else {
+      for (const seq of this.given) if (seq <= to) this.given.delete(seq);
+    }
+    if (to > this.start) {
+      this.start = to;
+      this.advance(to);
+    }
+  }
+}
