@@ -1,6 +1,5 @@
 // Outgoing stanzas, built in one place so every delivery, copy, receipt and error looks the same.
 import xml, { type Element } from "@xmpp/xml";
-import { encodeEnvelope, type BodyItem } from "../../protocol/envelope.js";
 import type { ImError } from "../../protocol/errors.js";
 import { conversationNode } from "../../core/conversation.js";
 import type { InboxItem, StoredMessage } from "../../store/types.js";
@@ -22,20 +21,25 @@ export interface Domains {
   users: string;
 }
 
-/** The envelope text as delivered on XMPP: body as a real array (DESIGN Q2). */
+const envelopeTexts = new WeakMap<StoredMessage, string>();
+
+/**
+ * The envelope text as delivered on XMPP: body as a real array (DESIGN Q2). Every inbox entry of
+ * a commit shares one StoredMessage, so the text is built once per message; the stored body is
+ * already compact JSON (JSON.stringify), so it is spliced in as is — the same bytes
+ * encodeEnvelope would produce, without a parse and a re-serialisation per recipient.
+ */
 export function envelopeText(m: StoredMessage): string {
-  return encodeEnvelope({
-    compress: m.compress,
-    encode: m.encode,
-    encrypt: m.encrypt,
-    version: m.version,
-    msg_from: m.msgFrom,
-    msg_to: m.msgTo,
-    msg_id: m.msgId,
-    msg_type: m.msgType,
-    msg_time: m.msgTime,
-    body: JSON.parse(m.body) as BodyItem[],
-  });
+  let text = envelopeTexts.get(m);
+  if (text === undefined) {
+    const head = JSON.stringify({
+      compress: m.compress, encode: m.encode, encrypt: m.encrypt, version: m.version,
+      msg_from: m.msgFrom, msg_to: m.msgTo, msg_id: m.msgId, msg_type: m.msgType, msg_time: m.msgTime,
+    });
+    text = `${head.slice(0, -1)},"body":${m.body}}`;
+    envelopeTexts.set(m, text);
+  }
+  return text;
 }
 
 /**
