@@ -73,13 +73,6 @@ export class XmppLink {
 
   async send(el: Element): Promise<void> {
     if (this.state !== "online") throw new Error(`xmpp link is ${this.state}`);
-    // Everything written during one turn of the event loop (a committed batch's deliveries and
-    // acks) leaves in one writev instead of one syscall per stanza.
-    const socket = (this.xmpp as unknown as { socket: import("node:net").Socket | null }).socket;
-    if (socket && !socket.writableCorked) {
-      socket.cork();
-      setImmediate(() => socket.uncork());
-    }
     await this.xmpp.send(el);
   }
 
