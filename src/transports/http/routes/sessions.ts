@@ -110,31 +110,20 @@ export const sessionRoutes: Record<string, Route> = {
   },
 
   async findSession({ core }, p, res) {
-    const sessionId = sessionIdOf(p);
-    const s = await sessionOrError(core, sessionId);
+    const { session: s, subscribers } = await sessionWithMembers(core, sessionIdOf(p));
     ok(res, {
-      session_id: s.sessionId,
-      session_name: s.sessionName,
-      session_type: s.sessionType,
-      session_user: s.sessionUser,
+      ...sessionHeader(s),
       session_pic: s.sessionPic,
       session_create_time: s.sessionCreateTime,
       session_modify_time: s.sessionModifyTime,
       session_valid: s.sessionValid,
-      subscribers: (await core.store.sessionMembers(sessionId)).map(memberRow),
+      subscribers,
     });
   },
 
   async findSubscribers({ core }, p, res) {
-    const sessionId = sessionIdOf(p);
-    const s = await sessionOrError(core, sessionId);
-    ok(res, {
-      session_id: s.sessionId,
-      session_name: s.sessionName,
-      session_type: s.sessionType,
-      session_user: s.sessionUser,
-      subscribers: (await core.store.sessionMembers(sessionId)).map(memberRow),
-    });
+    const { session: s, subscribers } = await sessionWithMembers(core, sessionIdOf(p));
+    ok(res, { ...sessionHeader(s), subscribers });
   },
 
   /**
@@ -149,3 +138,13 @@ export const sessionRoutes: Record<string, Route> = {
     res.json(members.map((m) => ({ user_id: m.userId, status: presence(m.userId) })));
   },
 };
+
+/** The fields findSession and findSubscribers share (spec §3.2, §3.3). */
+function sessionHeader(s: Session) {
+  return { session_id: s.sessionId, session_name: s.sessionName, session_type: s.sessionType, session_user: s.sessionUser };
+}
+
+async function sessionWithMembers(core: ImCore, sessionId: string) {
+  const session = await sessionOrError(core, sessionId);
+  return { session, subscribers: (await core.store.sessionMembers(sessionId)).map(memberRow) };
+}
