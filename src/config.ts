@@ -28,7 +28,7 @@ export const OPTIONS = {
   dbUrl: { env: "TLIM_DB_URL", schema: z.string().regex(/^(sqlite:|mysql:\/\/|mariadb:\/\/)/, "must start with sqlite:, mysql:// or mariadb://").default("sqlite:./data/tlim.sqlite"), doc: "database: sqlite:<file> (or sqlite::memory:), mysql://user:pass@host:port/db, mariadb://…" },
   httpHost: { env: "TLIM_HTTP_HOST", schema: z.string().min(1).default("127.0.0.1"), doc: "HTTP API listen address" },
   httpPort: { env: "TLIM_HTTP_PORT", schema: int(0, 65535).default(9595), doc: "HTTP API port (0 = any free port)" },
-  apiSecret: { env: "TLIM_API_SECRET", schema: z.string().default(""), doc: "secret for /plugins/tlim/* (Authorization: Bearer <secret> or secret=<secret>)" },
+  apiSecret: { env: "TLIM_API_SECRET", schema: z.string().default(""), doc: "secret for /plugins/tlim/* (Authorization: Bearer <secret> or secret=<secret>); while empty (and TLIM_API_AUTH is not none) the HTTP APIs answer 401 to everything" },
   apiAuth: { env: "TLIM_API_AUTH", schema: z.enum(["secret", "none"]).default("secret"), doc: "'none' opens the HTTP API without a secret (the original's behaviour; not recommended)" },
   corsOrigin: { env: "TLIM_CORS_ORIGIN", schema: z.string().min(1).default("*"), doc: "Access-Control-Allow-Origin of the HTTP API (the original sent *)" },
   fileDir: { env: "TLIM_FILE_DIR", schema: z.string().min(1).default("./data/files"), doc: "where uploaded files are kept (created when missing)" },
@@ -90,9 +90,6 @@ export function loadConfig(
     const parsed = opt.schema.safeParse(raw);
     if (parsed.success) out[key] = parsed.data;
     else problems.push(`${opt.env} (${key}): ${parsed.error.issues.map((i) => i.message).join("; ")}`);
-  }
-  if (out.apiAuth === "secret" && out.apiSecret === "") {
-    problems.push("TLIM_API_SECRET (apiSecret): is required unless TLIM_API_AUTH=none");
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(out) as Config;

@@ -55,6 +55,9 @@ export async function startTlim(config: Config, log: Logger = createLogger(confi
     }
     return { xmpp: xmpp.link.status, database };
   };
+  if (config.apiAuth === "secret" && config.apiSecret === "") {
+    log.warn("TLIM_API_SECRET is not set: the HTTP APIs answer 401 to every request (set it, or TLIM_API_AUTH=none)");
+  }
   const app = createHttpApp({
     core,
     apiSecret: config.apiAuth === "none" ? null : config.apiSecret,

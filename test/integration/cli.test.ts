@@ -26,7 +26,42 @@ describe("tlim command line", () => {
   it("refuses a bad configuration, listing every problem at once, with exit status 2", () => {
     const r = run(["start"], { TLIM_HTTP_PORT: "eighty", TLIM_DB_URL: "postgres://x" });
     expect(r.status).toBe(2);
-    for (const name of ["TLIM_HTTP_PORT", "TLIM_DB_URL", "TLIM_XMPP_SECRET", "TLIM_API_SECRET"]) expect(r.stderr).toContain(name);
+    for (const name of ["TLIM_HTTP_PORT", "TLIM_DB_URL", "TLIM_XMPP_SECRET"]) expect(r.stderr).toContain(name);
+  });
+
+  it("starts without TLIM_API_SECRET but keeps both HTTP APIs closed (401), never open", async () => {
+    const prosody = await startProsody();
+    const cwd = mkdtempSync(join(tmpdir(), "tlim-closed-"));
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const jimPort = port + 1;
+    const proc = spawn(process.execPath, [BIN, "start"], {
+      cwd,
+      env: {
+        ...cleanEnv(), TLIM_XMPP_SERVICE: prosody.componentService, TLIM_XMPP_DOMAIN: prosody.componentDomain,
+        TLIM_XMPP_SECRET: prosody.componentSecret, TLIM_HTTP_PORT: String(port), TLIM_JIM_PORT: String(jimPort),
+      },
+    });
+    let output = "";
+    proc.stderr!.on("data", (d) => (output += d));
+    proc.stdout!.on("data", (d) => (output += d));
+    try {
+      const until = Date.now() + 30000;
+      while ((await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.status !== 200) {
+        if (Date.now() > until || proc.exitCode !== null) throw new Error(`tlim did not start:\n${output}`);
+        await sleep(200);
+      }
+      for (const headers of [{} as Record<string, string>, { authorization: "Bearer " }]) {
+        const res = await fetch(`http://127.0.0.1:${port}/plugins/tlim/getOffline?user_id=x&secret=`, { headers });
+        expect(res.status).toBe(401);
+        expect(((await res.json()) as any).result_detail).toContain("TLIM_API_SECRET");
+      }
+      expect((await fetch(`http://127.0.0.1:${jimPort}/api/user/online?userid=x&secret=`)).status).toBe(401);
+      expect(output).toContain("TLIM_API_SECRET is not set");
+    } finally {
+      proc.kill("SIGKILL");
+      await prosody.stop();
+      rmSync(cwd, { recursive: true, force: true });
+    }
   });
 
   it("migrate creates the schema on SQLite and on MariaDB, and is idempotent", async () => {

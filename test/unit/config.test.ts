@@ -30,7 +30,7 @@ describe("loadConfig", () => {
     }
     expect(err).toBeInstanceOf(ConfigError);
     const problems = (err as ConfigError).problems.join("\n");
-    for (const name of ["TLIM_HTTP_PORT", "TLIM_DB_URL", "TLIM_LOG_LEVEL", "TLIM_XMPP_SECRET", "TLIM_API_SECRET", "bogus"]) {
+    for (const name of ["TLIM_HTTP_PORT", "TLIM_DB_URL", "TLIM_LOG_LEVEL", "TLIM_XMPP_SECRET", "bogus"]) {
       expect(problems).toContain(name);
     }
   });

@@ -125,6 +125,10 @@ export function requireSecret(secret: string | null) {
   const expected = secret === null ? null : Buffer.from(secret);
   return (req: Request, res: Response, next: NextFunction): void => {
     if (expected === null) return next();
+    if (expected.length === 0) {
+      // DESIGN Q14: the API needs a secret; without one configured it stays closed (not open).
+      return fail(res, ImError.unauthorized("the HTTP API is closed: no TLIM_API_SECRET is configured (set one, or TLIM_API_AUTH=none)"), {}, 401);
+    }
     const header = req.get("authorization") ?? "";
     const given = header.toLowerCase().startsWith("bearer ") ? header.slice(7).trim() : paramsOf(req).secret ?? "";
     const buf = Buffer.from(given);
