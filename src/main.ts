@@ -46,6 +46,7 @@ export async function startTlim(config: Config, log: Logger = createLogger(confi
     maxBodyChars: config.maxBodyChars,
   }, log);
 
+  let jimFailed = false;
   const health = async () => {
     let database = "up";
     try {
@@ -53,7 +54,7 @@ export async function startTlim(config: Config, log: Logger = createLogger(confi
     } catch {
       database = "down";
     }
-    return { xmpp: xmpp.link.status, database };
+    return { xmpp: xmpp.link.status, database, ...(jimFailed ? { jim: "down" } : {}) };
   };
   if (config.apiAuth === "secret" && config.apiSecret === "") {
     log.warn("TLIM_API_SECRET is not set: the HTTP APIs answer 401 to every request (set it, or TLIM_API_AUTH=none)");
@@ -95,14 +96,16 @@ export async function startTlim(config: Config, log: Logger = createLogger(confi
       userDomain: config.userDomain,
       xmppOnline: (userId) => xmpp.delivery.presenceOf(userId) !== "offline",
     }, log);
-    const jimPort = await jim.start().catch(async (err: unknown) => {
-      await new Promise<void>((r) => server.close(() => r()));
-      await xmpp.stop();
-      await core.close();
-      await store.close();
-      throw err;
-    });
-    log.info({ host: config.jimHost, port: jimPort }, "j-im gateway listening (tcp, websocket, http)");
+    try {
+      const jimPort = await jim.start();
+      log.info({ host: config.jimHost, port: jimPort }, "j-im gateway listening (tcp, websocket, http)");
+    } catch (err) {
+      // The gateway is an add-on: XMPP and the HTTP API keep working without it (e.g. two
+      // instances on one machine with the default port). /healthz reports it.
+      log.error({ err: (err as Error).message, host: config.jimHost, port: config.jimPort }, "j-im gateway NOT started");
+      jim = null;
+      jimFailed = true;
+    }
   }
 
   let stopped = false;

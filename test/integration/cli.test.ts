@@ -1,5 +1,6 @@
 // The user's entry points: `tlim --help`, `tlim migrate`, `tlim start` as a real process.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import net from "node:net";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,11 +30,14 @@ describe("tlim command line", () => {
     for (const name of ["TLIM_HTTP_PORT", "TLIM_DB_URL", "TLIM_XMPP_SECRET"]) expect(r.stderr).toContain(name);
   });
 
-  it("starts without TLIM_API_SECRET but keeps both HTTP APIs closed (401), never open", async () => {
+  it("starts without TLIM_API_SECRET (API closed: 401) and without the J-IM port (gateway off, reported)", async () => {
     const prosody = await startProsody();
     const cwd = mkdtempSync(join(tmpdir(), "tlim-closed-"));
     const port = 20000 + Math.floor(Math.random() * 20000);
-    const jimPort = port + 1;
+    // Something already holds the J-IM port: tlim must still run XMPP and HTTP, and say so.
+    const blocker = net.createServer().listen(0, "127.0.0.1");
+    await new Promise((r) => blocker.once("listening", r));
+    const jimPort = (blocker.address() as net.AddressInfo).port;
     const proc = spawn(process.execPath, [BIN, "start"], {
       cwd,
       env: {
@@ -55,9 +59,11 @@ describe("tlim command line", () => {
         expect(res.status).toBe(401);
         expect(((await res.json()) as any).result_detail).toContain("TLIM_API_SECRET");
       }
-      expect((await fetch(`http://127.0.0.1:${jimPort}/api/user/online?userid=x&secret=`)).status).toBe(401);
       expect(output).toContain("TLIM_API_SECRET is not set");
+      expect(output).toContain("j-im gateway NOT started");
+      expect(await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()).toMatchObject({ xmpp: "online", database: "up", jim: "down" });
     } finally {
+      blocker.close();
       proc.kill("SIGKILL");
       await prosody.stop();
       rmSync(cwd, { recursive: true, force: true });

@@ -20,7 +20,7 @@ export interface HttpDeps {
   presence?: (userId: string) => PresenceStatus;
   /** XMPP account provisioning for addUser/removeUser (TLIM_PROVISION_ACCOUNTS=1). */
   provisioner?: AccountProvisioner | null;
-  health(): Promise<{ xmpp: string; database: string }>;
+  health(): Promise<{ xmpp: string; database: string; jim?: string }>;
   log: Logger;
 }
 
