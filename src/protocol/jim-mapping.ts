@@ -3,6 +3,7 @@
 // A J-IM private chat is a tlim 1:1 message (MTT-*), a group chat is a session message (MTS-*)
 // whose session is the J-IM groupId. `msgType` picks the code; `content` becomes the body
 // element's text or file reference.
+import type { StoredMessage } from "../store/types.js";
 import type { BodyItem, Envelope } from "./envelope.js";
 import type { ChatRequest, recallSchema } from "./jim-commands.js";
 import type { z } from "zod";
@@ -105,19 +106,8 @@ function fileElement(content: string): BodyItem {
   return /^[a-z][a-z0-9+.-]*:\/\/|^\//i.test(text) ? { fileId: text, url: text } : { fileId: text };
 }
 
-/** The columns of a stored message the mapping reads (StoredMessage fits). */
-export interface MessageView {
-  msgId: string;
-  msgFrom: string;
-  msgTo: string;
-  msgType: string;
-  msgTime: string;
-  /** JSON text of the body array. */
-  body: string;
-  sessionId: string | null;
-  createdAt: number;
-  hidden: boolean;
-}
+/** The columns of a stored message the mapping reads. */
+export type MessageView = Pick<StoredMessage, "msgId" | "msgFrom" | "msgTo" | "msgType" | "msgTime" | "body" | "sessionId" | "createdAt" | "hidden">;
 
 export type JimView =
   /** A chat (push command 11, or an element of a command-20 list). */

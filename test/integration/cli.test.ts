@@ -30,14 +30,11 @@ describe("tlim command line", () => {
     for (const name of ["TLIM_HTTP_PORT", "TLIM_DB_URL", "TLIM_XMPP_SECRET"]) expect(r.stderr).toContain(name);
   });
 
-  it("starts without TLIM_API_SECRET (API closed: 401) and without the J-IM port (gateway off, reported)", async () => {
+  /** `tlim start` as a process, without TLIM_API_SECRET, against a fresh Prosody; resolves when healthy. */
+  async function startWithoutSecret(jimPort: number) {
     const prosody = await startProsody();
     const cwd = mkdtempSync(join(tmpdir(), "tlim-closed-"));
     const port = 20000 + Math.floor(Math.random() * 20000);
-    // Something already holds the J-IM port: tlim must still run XMPP and HTTP, and say so.
-    const blocker = net.createServer().listen(0, "127.0.0.1");
-    await new Promise((r) => blocker.once("listening", r));
-    const jimPort = (blocker.address() as net.AddressInfo).port;
     const proc = spawn(process.execPath, [BIN, "start"], {
       cwd,
       env: {
@@ -48,25 +45,56 @@ describe("tlim command line", () => {
     let output = "";
     proc.stderr!.on("data", (d) => (output += d));
     proc.stdout!.on("data", (d) => (output += d));
-    try {
-      const until = Date.now() + 30000;
-      while ((await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.status !== 200) {
-        if (Date.now() > until || proc.exitCode !== null) throw new Error(`tlim did not start:\n${output}`);
-        await sleep(200);
-      }
-      for (const headers of [{} as Record<string, string>, { authorization: "Bearer " }]) {
-        const res = await fetch(`http://127.0.0.1:${port}/plugins/tlim/getOffline?user_id=x&secret=`, { headers });
-        expect(res.status).toBe(401);
-        expect(((await res.json()) as any).result_detail).toContain("TLIM_API_SECRET");
-      }
-      expect(output).toContain("TLIM_API_SECRET is not set");
-      expect(output).toContain("j-im gateway NOT started");
-      expect(await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()).toMatchObject({ xmpp: "online", database: "up", jim: "down" });
-    } finally {
-      blocker.close();
+    const stop = async () => {
       proc.kill("SIGKILL");
       await prosody.stop();
       rmSync(cwd, { recursive: true, force: true });
+    };
+    const until = Date.now() + 30000;
+    while ((await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.status !== 200) {
+      if (Date.now() > until || proc.exitCode !== null) {
+        await stop();
+        throw new Error(`tlim did not start:\n${output}`);
+      }
+      await sleep(200);
+    }
+    return { port, output: () => output, stop };
+  }
+
+  const freePort = async () => {
+    const s = net.createServer().listen(0, "127.0.0.1");
+    await new Promise((r) => s.once("listening", r));
+    const port = (s.address() as net.AddressInfo).port;
+    await new Promise((r) => s.close(r));
+    return port;
+  };
+
+  it("starts without TLIM_API_SECRET but keeps both HTTP APIs closed (401), never open", async () => {
+    const jimPort = await freePort();
+    const t = await startWithoutSecret(jimPort);
+    try {
+      for (const headers of [{} as Record<string, string>, { authorization: "Bearer " }]) {
+        const res = await fetch(`http://127.0.0.1:${t.port}/plugins/tlim/getOffline?user_id=x&secret=`, { headers });
+        expect(res.status).toBe(401);
+        expect(((await res.json()) as any).result_detail).toContain("TLIM_API_SECRET");
+      }
+      expect((await fetch(`http://127.0.0.1:${jimPort}/api/user/online?userid=x&secret=`)).status).toBe(401);
+      expect(t.output()).toContain("TLIM_API_SECRET is not set");
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it("runs without the J-IM gateway when its port is taken, and reports it in /healthz", async () => {
+    const blocker = net.createServer().listen(0, "127.0.0.1");
+    await new Promise((r) => blocker.once("listening", r));
+    const t = await startWithoutSecret((blocker.address() as net.AddressInfo).port);
+    try {
+      expect(t.output()).toContain("j-im gateway NOT started");
+      expect(await (await fetch(`http://127.0.0.1:${t.port}/healthz`)).json()).toMatchObject({ xmpp: "online", database: "up", jim: "down" });
+    } finally {
+      blocker.close();
+      await t.stop();
     }
   });
 

@@ -50,10 +50,6 @@ export class XmppDelivery implements DeliverySink {
     this.knownOffline.clear();
   }
 
-  onlineUsers(): string[] {
-    return [...this.devices.keys()];
-  }
-
   /** What the component sees of a user (findPresence): "available" when a device is online
    * without `<show>`, "away" when every device has one, else "offline" (spec §3.3). */
   presenceOf(userId: string): "available" | "away" | "offline" {
