@@ -1,5 +1,5 @@
 // Device cursors (DESIGN §3): the highest inbox seq a device has. Advances are kept in memory
-// and written in one pass every `flushMs`, so a live push does not cost a database write.
+// and written in one transaction every `flushMs`, so a live push does not cost a database write.
 // Losing unflushed advances in a crash only means those messages are sent again (at least once).
 import type { Store } from "../store/types.js";
 
@@ -50,11 +50,17 @@ export class CursorBook {
     const batch = [...this.pending.values()];
     this.pending.clear();
     this.flushing = this.flushing.then(async () => {
-      for (const p of batch) {
-        try {
-          await this.store.cursorAdvance(p.userId, p.device, p.seq);
-        } catch (err) {
-          this.onError(err);
+      if (batch.length === 0) return;
+      try {
+        await this.store.cursorAdvance(batch);
+      } catch {
+        // One bad row must not cost the others their advance: write them one by one.
+        for (const p of batch) {
+          try {
+            await this.store.cursorAdvance([p]);
+          } catch (err) {
+            this.onError(err);
+          }
         }
       }
     });

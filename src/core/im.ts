@@ -50,6 +50,7 @@ export class ImCore {
   ) {
     this.writer = new GroupCommitWriter(store, opts.writeBatchMax, {
       committed: (o) => this.deliver(o),
+      settling: (f) => this.corked(f),
       batchFailed: (err, size) => log.error({ err, size }, "commit failed; nothing of the batch was stored"),
     });
     this.cursors = new CursorBook(store, opts.cursorFlushMs ?? 1000, (err) =>
@@ -88,6 +89,17 @@ export class ImCore {
     }
   }
 
+  /** Runs a batch's deliveries inside every sink's `corked`. */
+  private corked(f: () => void): void {
+    let run = f;
+    for (const sink of this.sinks) {
+      if (!sink.corked) continue;
+      const inner = run;
+      run = () => sink.corked!(inner);
+    }
+    run();
+  }
+
   /** After commit, in commit order: every inbox entry goes to every sink. */
   private deliver(outcome: CommitOutcome): void {
     if (outcome.status !== "stored") return;
@@ -112,7 +124,7 @@ export class ImCore {
     const all = await this.cursors.all(userId);
     if (device in all) return all[device]!;
     const start = Math.max(0, ...Object.values(all));
-    await this.store.cursorAdvance(userId, device, start);
+    await this.store.cursorAdvance([{ userId, device, seq: start }]);
     return start;
   }
 

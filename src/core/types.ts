@@ -46,4 +46,6 @@ export interface DeliverySink {
   readonly name: string;
   /** Called after commit, in inbox order per user, for every inbox entry. Must not throw. */
   push(item: InboxItem): void;
+  /** Wraps the pushes of one commit batch (e.g. to write them to a socket at once). */
+  corked?(f: () => void): void;
 }

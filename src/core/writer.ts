@@ -28,6 +28,8 @@ export class GroupCommitWriter {
     private readonly hooks: {
       /** Runs for each stored outcome in commit order, before any submitter hears back. */
       committed?: (o: CommitOutcome) => void;
+      /** Wraps the `committed` calls of one batch (synchronously). */
+      settling?: (f: () => void) => void;
       batchFailed?: (err: unknown, size: number) => void;
     } = {},
   ) {}
@@ -71,12 +73,20 @@ export class GroupCommitWriter {
   }
 
   private settle(batch: Pending[], outcomes: CommitOutcome[]): void {
-    for (const o of outcomes) {
-      try {
-        this.hooks.committed?.(o);
-      } catch {
-        // Delivery problems never un-commit a message; the sink logs its own failures.
+    const deliver = () => {
+      for (const o of outcomes) {
+        try {
+          this.hooks.committed?.(o);
+        } catch {
+          // Delivery problems never un-commit a message; the sink logs its own failures.
+        }
       }
+    };
+    try {
+      if (this.hooks.settling) this.hooks.settling(deliver);
+      else deliver();
+    } catch {
+      // as above
     }
     batch.forEach((p, i) => p.resolve(outcomes[i]!));
   }

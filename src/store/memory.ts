@@ -3,6 +3,7 @@
 import type {
   ChatPeer,
   CommitOutcome,
+  CursorAdvance,
   ConvId,
   HistoryFilter,
   InboxItem,
@@ -167,11 +168,14 @@ export class MemoryStore implements Store {
     return this.cursors.get(key(userId, device)) ?? 0;
   }
 
-  async cursorAdvance(userId: string, device: string, inboxSeq: number): Promise<void> {
+  async cursorAdvance(advances: readonly CursorAdvance[]): Promise<void> {
     this.check();
-    checkLengths("device_cursors", { userId, device }, LIMITS.device);
-    const k = key(userId, device);
-    this.cursors.set(k, Math.max(this.cursors.get(k) ?? inboxSeq, inboxSeq));
+    // All or nothing, as one transaction would be.
+    for (const { userId, device } of advances) checkLengths("device_cursors", { userId, device }, LIMITS.device);
+    for (const { userId, device, seq } of advances) {
+      const k = key(userId, device);
+      this.cursors.set(k, Math.max(this.cursors.get(k) ?? seq, seq));
+    }
   }
 
   async cursorsOf(userId: string): Promise<Record<string, number>> {

@@ -16,6 +16,13 @@ export interface MessageFlags {
 }
 
 /** A message as stored: one row whatever the number of recipients. */
+/** A device cursor moved forward: `seq` is the highest inbox seq the device has. */
+export interface CursorAdvance {
+  userId: string;
+  device: string;
+  seq: number;
+}
+
 export interface StoredMessage extends MessageFlags {
   convId: ConvId;
   /** Contiguous per conversation, from 1. */
@@ -212,8 +219,11 @@ export interface Store {
   inboxSeqOfMsgId(userId: string, msgId: string): Promise<number | null>;
   /** Device cursor: highest inbox seq the device acknowledged; 0 when never seen. */
   cursorGet(userId: string, device: string): Promise<number>;
-  /** Moves the cursor forward only (max of old and new); creates the row when absent. */
-  cursorAdvance(userId: string, device: string, inboxSeq: number): Promise<void>;
+  /**
+   * Moves cursors forward only (max of old and new), creating rows when absent; all of them in
+   * one transaction (a flush of the cursor book is one write, not one per device).
+   */
+  cursorAdvance(advances: readonly CursorAdvance[]): Promise<void>;
   /** Every device cursor row of a user: device -> acked seq (empty object when none). */
   cursorsOf(userId: string): Promise<Record<string, number>>;
 

@@ -272,16 +272,21 @@ export function describeStoreContract(
     it("moves device cursors forward only", async () => {
       expect(await store.cursorGet("alice", "phone")).toBe(0);
       expect(await store.cursorsOf("alice")).toEqual({});
-      await store.cursorAdvance("alice", "phone", 5);
+      const adv = (userId: string, device: string, seq: number) => ({ userId, device, seq });
+      await store.cursorAdvance([adv("alice", "phone", 5)]);
       expect(await store.cursorGet("alice", "phone")).toBe(5);
-      await store.cursorAdvance("alice", "phone", 3);
+      await store.cursorAdvance([adv("alice", "phone", 3)]);
       expect(await store.cursorGet("alice", "phone")).toBe(5);
-      await store.cursorAdvance("alice", "phone", 9);
-      await store.cursorAdvance("alice", "desk", 2);
-      await store.cursorAdvance("bob", "phone", 1);
+      // Many at once, the same device twice (the higher wins, in either order).
+      await store.cursorAdvance([adv("bob", "phone", 1), adv("alice", "phone", 9), adv("alice", "desk", 2), adv("alice", "phone", 7)]);
       expect(await store.cursorGet("alice", "phone")).toBe(9);
       expect(await store.cursorsOf("alice")).toEqual({ desk: 2, phone: 9 });
+      expect(await store.cursorGet("bob", "phone")).toBe(1);
       expect(await store.cursorGet("alice", "tablet")).toBe(0);
+      await store.cursorAdvance([]);
+      // All or nothing: one device name too long fails the call and moves no cursor.
+      await expect(store.cursorAdvance([adv("bob", "phone", 4), adv("bob", "x".repeat(129), 4)])).rejects.toThrow();
+      expect(await store.cursorGet("bob", "phone")).toBe(1);
     });
 
     it("returns history newest first with a total, by offset and limit", async () => {

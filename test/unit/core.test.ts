@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ImCore } from "../../src/core/im.js";
 import { HandlerRegistry } from "../../src/core/registry.js";
 import type { DeliverySink, Inbound } from "../../src/core/types.js";
+import { CursorBook } from "../../src/core/cursors.js";
 import { GroupCommitWriter } from "../../src/core/writer.js";
 import { decodeEnvelope } from "../../src/protocol/envelope.js";
 import { ImError } from "../../src/protocol/errors.js";
@@ -88,6 +89,42 @@ describe("GroupCommitWriter", () => {
     await expect(writer.submit(m)).rejects.toThrow("db down");
     fail = false;
     expect((await writer.submit(m)).status).toBe("stored");
+  });
+});
+
+describe("CursorBook", () => {
+  it("writes a flush as one store call, keeping the highest seq per device", async () => {
+    const store = new MemoryStore();
+    const calls: number[] = [];
+    const advance = store.cursorAdvance.bind(store);
+    store.cursorAdvance = async (a) => {
+      calls.push(a.length);
+      return advance(a);
+    };
+    const book = new CursorBook(store, 60_000);
+    book.advance("alice", "phone", 3);
+    book.advance("alice", "phone", 7);
+    book.advance("alice", "phone", 5); // lower: ignored
+    book.advance("alice", "desk", 2);
+    book.advance("bob", "phone", 1);
+    expect(await book.get("alice", "phone")).toBe(7); // pending counts before the flush
+    await book.flush();
+    expect(calls).toEqual([3]);
+    expect(await store.cursorsOf("alice")).toEqual({ desk: 2, phone: 7 });
+    expect(await store.cursorGet("bob", "phone")).toBe(1);
+  });
+
+  it("writes the others when one row of a flush fails, and reports that one", async () => {
+    const store = new MemoryStore();
+    const errors: unknown[] = [];
+    const book = new CursorBook(store, 60_000, (e) => errors.push(e));
+    book.advance("alice", "phone", 4);
+    book.advance("alice", "x".repeat(200), 4);
+    book.advance("bob", "phone", 2);
+    await book.flush();
+    expect(errors).toHaveLength(1);
+    expect(await store.cursorsOf("alice")).toEqual({ phone: 4 });
+    expect(await store.cursorGet("bob", "phone")).toBe(2);
   });
 });
 

@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { encodeBody, encodeEnvelope, normaliseBody } from "../../src/protocol/envelope.js";
 import type { StoredMessage } from "../../src/store/types.js";
-import { envelopeText } from "../../src/transports/xmpp/stanzas.js";
+import { deliveryStanza, envelopeText } from "../../src/transports/xmpp/stanzas.js";
+import xml from "@xmpp/xml";
+import { conversationNode } from "../../src/core/conversation.js";
+import parse from "@xmpp/xml/lib/parse.js";
 
 function stored(body: string): StoredMessage {
   return {
@@ -25,6 +28,42 @@ describe("envelopeText", () => {
       });
       expect(envelopeText(m)).toBe(expected);
       expect(envelopeText(m)).toBe(expected); // cached
+    }
+  });
+});
+
+describe("deliveryStanza", () => {
+  const d = { component: "im.example", users: "example" };
+  const item = (m: StoredMessage, userId: string) => ({ userId, inboxSeq: 7, message: m });
+
+  /** The same stanza built as an element tree, as ltx would write it. */
+  function viaLtx(m: StoredMessage, userId: string, to: string, type: string, delayed: boolean): string {
+    const own = m.msgFrom === userId && m.sessionId === null;
+    return xml(
+      "message",
+      { type, from: `${conversationNode(item(m, userId))}@${d.component}`, to, id: m.msgId },
+      ...(own ? [xml("subject", {}, "ASYNC")] : []),
+      xml("body", {}, envelopeText(m)),
+      xml("request", { xmlns: "urn:xmpp:receipts" }),
+      xml("no-store", { xmlns: "urn:xmpp:hints" }),
+      ...(delayed ? [xml("delay", { xmlns: "urn:xmpp:delay", from: d.component, stamp: new Date(m.createdAt).toISOString() })] : []),
+    ).toString();
+  }
+
+  it("writes exactly what the element tree would, escapes included", () => {
+    const m = { ...stored(encodeBody([{ text: "<b>&amp; \"q\" 'a' ]]>" }])), msgId: "id<&>\"'" };
+    for (const [userId, to, type, delayed] of [
+      ["b", "b@example", "chat", false],
+      ["a", "a@example", "headline", false],
+      ["b", "b@example/phone&'\"", "chat", true],
+    ] as const) {
+      const text = deliveryStanza(d, item(m, userId), { to, type, delayed });
+      expect(text).toBe(viaLtx(m, userId, to, type, delayed));
+      // Well-formed, and the body parses back to the envelope.
+      const parsed = parse(text);
+      expect(parsed.getChildText("body")).toBe(envelopeText(m));
+      expect(parsed.attrs.id).toBe(m.msgId);
+      expect(parsed.attrs.to).toBe(to);
     }
   });
 });

@@ -94,6 +94,9 @@ export function createDataSource(url: string, opts: { synchronize?: boolean } = 
       bigNumberStrings: false,
       connectTimeout: 5_000,
       poolSize: 10,
+      // The write path sends a step's statements in one round trip (dialect.ts `many`). Every
+      // statement is parameterised (mysql2 escapes client-side), never built from input text.
+      multipleStatements: true,
     };
   }
   return new DataSource(options);

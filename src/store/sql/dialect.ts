@@ -8,6 +8,11 @@
 // inside `db.transaction(...).immediate()`, so nothing else can run on that connection while a
 // transaction is open and no event-loop turn passes inside it. The MySQL dialect drives the same
 // program with awaits on one pooled connection (one TypeORM QueryRunner per call).
+//
+// A program may also yield several statements at once (`many`): the MySQL dialect sends them as
+// one multi-statement query, i.e. one round trip, and folds `START TRANSACTION` into the first
+// step and `COMMIT` into a step marked `commit` (docs/performance.md: the round trips, each
+// waiting behind the event loop, were what bounded the group-commit writer).
 import type { DataSource, QueryRunner } from "typeorm";
 import type BetterSqlite3 from "better-sqlite3";
 
@@ -20,12 +25,33 @@ export interface Stmt {
   readonly params: readonly unknown[];
 }
 
-/** A unit of database work: yields statements, receives each statement's rows ([] for writes). */
-export type Program<T> = Generator<Stmt, T, Row[]>;
+/** Statements sent together; the step receives the rows of each, in order. */
+export interface Many {
+  readonly many: readonly Stmt[];
+  /** The transaction commits right after these statements; the program yields nothing after. */
+  readonly commit: boolean;
+}
+
+/**
+ * A unit of database work: yields statements, receives each statement's rows ([] for writes).
+ * A `Many` step receives `Row[][]` (typed through `many()`).
+ */
+export type Program<T> = Generator<Stmt | Many, T, Row[]>;
 
 export function stmt(sql: string, ...params: unknown[]): Stmt {
   return { sql, params };
 }
+
+/**
+ * Runs statements as one step: one round trip on MySQL. With `commit`, the transaction commits
+ * with them (on success of every one); a failing statement stops the rest and rolls back.
+ */
+export function* many(stmts: readonly Stmt[], opts: { commit?: boolean } = {}): Program<Row[][]> {
+  if (stmts.length === 0 && !opts.commit) return [];
+  return (yield { many: stmts, commit: opts.commit ?? false }) as unknown as Row[][];
+}
+
+const isMany = (s: Stmt | Many): s is Many => (s as Many).many !== undefined;
 
 /** How an upsert sets a column on conflict: the new value, or the larger of old and new. */
 export type SetRule = "new" | "max";
@@ -88,13 +114,10 @@ function limitOffset(limit: number, offset: number): Stmt {
 
 function driveSync<T>(program: Program<T>, exec: (s: Stmt) => Row[]): T {
   let step = program.next();
-  while (!step.done) step = program.next(exec(step.value));
-  return step.value;
-}
-
-async function driveAsync<T>(program: Program<T>, exec: (s: Stmt) => Promise<Row[]>): Promise<T> {
-  let step = program.next();
-  while (!step.done) step = program.next(await exec(step.value));
+  while (!step.done) {
+    const s = step.value;
+    step = program.next(isMany(s) ? (s.many.map(exec) as unknown as Row[]) : exec(s));
+  }
   return step.value;
 }
 
@@ -137,6 +160,7 @@ class SqliteDialect implements Dialect {
 
   async run<T>(program: () => Program<T>, opts: { tx: boolean }): Promise<T> {
     const db = this.db();
+    // A `commit` step needs nothing here: the transaction commits when the program returns.
     const body = () => driveSync(program(), (s) => this.exec(db, s));
     // Everything below is synchronous: no other store call can interleave on the connection.
     return opts.tx ? db.transaction(body).immediate() : body();
@@ -228,14 +252,17 @@ class MysqlDialect implements Dialect {
     const qr = this.ds.createQueryRunner("master");
     try {
       await this.prepare(qr);
-      if (!opts.tx) return await driveAsync(program(), (s) => query(qr, s));
-      await qr.startTransaction(); // isolation level set per session, see MYSQL_SESSION_SETUP
+      if (!opts.tx) return await drive(qr, program(), { begin: false, inTx: false });
+      // The transaction is begun and committed by plain statements folded into the program's
+      // first and last steps (isolation level set per session, see MYSQL_SESSION_SETUP).
+      const state = { begin: true, inTx: true, committed: false };
       try {
-        const out = await driveAsync(program(), (s) => query(qr, s));
-        await qr.commitTransaction();
+        const out = await drive(qr, program(), state);
+        if (!state.committed && !state.begin) await qr.query("COMMIT");
         return out;
       } catch (err) {
-        if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
+        // Harmless when nothing was begun; a failed statement stops the rest of its step.
+        if (!state.begin) await qr.query("ROLLBACK").catch(() => undefined);
         throw err;
       }
     } finally {
@@ -260,7 +287,42 @@ class MysqlDialect implements Dialect {
   }
 }
 
-async function query(qr: QueryRunner, s: Stmt): Promise<Row[]> {
-  const raw: unknown = await qr.query(s.sql, s.params as unknown[]);
+/**
+ * Drives a program on one MySQL connection. `state.begin`: `START TRANSACTION` still has to be
+ * sent (it goes with the first step); cleared once sent. A `commit` step ends the transaction.
+ */
+async function drive<T>(qr: QueryRunner, program: Program<T>, state: { begin: boolean; inTx: boolean; committed?: boolean }): Promise<T> {
+  let step = program.next();
+  while (!step.done) {
+    const s = step.value;
+    if (state.committed) throw new Error("store program yielded a statement after its commit step");
+    const stmts = isMany(s) ? [...s.many] : [s];
+    const head = state.begin ? 1 : 0;
+    const tail = isMany(s) && s.commit && state.inTx ? 1 : 0;
+    if (head) stmts.unshift({ sql: "START TRANSACTION", params: [] });
+    if (tail) stmts.push({ sql: "COMMIT", params: [] });
+    state.begin = false;
+    const results = await queryAll(qr, stmts);
+    if (tail) state.committed = true;
+    const rows = results.slice(head, results.length - tail);
+    step = program.next(isMany(s) ? (rows as unknown as Row[]) : rows[0]!);
+  }
+  return step.value;
+}
+
+/** One round trip: statements joined into one multi-statement query; the rows of each. */
+async function queryAll(qr: QueryRunner, stmts: readonly Stmt[]): Promise<Row[][]> {
+  if (stmts.length === 0) return [];
+  if (stmts.length === 1) return [rowsOf(await qr.query(stmts[0]!.sql, stmts[0]!.params as unknown[]))];
+  const params: unknown[] = [];
+  for (const s of stmts) for (const p of s.params) params.push(p);
+  const raw: unknown = await qr.query(stmts.map((s) => s.sql).join(";\n"), params);
+  if (!Array.isArray(raw) || raw.length !== stmts.length) {
+    throw new Error(`multi-statement query returned ${Array.isArray(raw) ? raw.length : "no"} results for ${stmts.length} statements`);
+  }
+  return raw.map(rowsOf);
+}
+
+function rowsOf(raw: unknown): Row[] {
   return Array.isArray(raw) ? (raw as Row[]) : [];
 }

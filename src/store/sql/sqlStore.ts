@@ -8,6 +8,7 @@ import type {
   ChatPeer,
   CommitOutcome,
   ConvId,
+  CursorAdvance,
   HistoryFilter,
   InboxItem,
   InboxRef,
@@ -24,7 +25,7 @@ import type {
   Style,
   User,
 } from "../types.js";
-import { dialectFor, stmt, type Dialect, type Program, type Row } from "./dialect.js";
+import { dialectFor, many, stmt, type Dialect, type Program, type Row, type Stmt } from "./dialect.js";
 
 const MSG_COLS = [
   "conv_id", "seq", "msg_id", "msg_from", "msg_to", "msg_type", "msg_time", "body", "session_id",
@@ -32,6 +33,7 @@ const MSG_COLS = [
 ] as const;
 const MSG_SELECT = MSG_COLS.map((c) => `m.${c}`).join(", ");
 const INBOX_COLS = ["user_id", "seq", "conv_id", "conv_seq", "created_at"] as const;
+const CURSOR_COLS = ["user_id", "device", "acked_seq", "updated_at"] as const;
 const SESSION_COLS = [
   "session_id", "session_type", "session_name", "session_user", "session_pic", "session_valid",
   "session_create_time", "session_modify_time", "session_delete_time",
@@ -129,14 +131,25 @@ export class SqlStore implements Store {
     }, { tx: false });
   }
 
-  async cursorAdvance(userId: string, device: string, inboxSeq: number): Promise<void> {
-    const sql = this.dialect.upsert("device_cursors", ["user_id", "device", "acked_seq", "updated_at"], ["user_id", "device"], 1, {
-      acked_seq: "max",
-      updated_at: "new",
-    });
-    await this.dialect.run(function* () {
-      yield stmt(sql, userId, device, inboxSeq, Date.now());
-    }, { tx: false });
+  async cursorAdvance(advances: readonly CursorAdvance[]): Promise<void> {
+    if (advances.length === 0) return;
+    const d = this.dialect;
+    const now = Date.now();
+    // One row per device (the highest seq), sorted by key: one lock order for concurrent upserts.
+    const best = new Map<string, unknown[]>();
+    for (const a of advances) {
+      const k = msgKey(a.userId, a.device);
+      const seen = best.get(k);
+      if (!seen || (seen[2] as number) < a.seq) best.set(k, [a.userId, a.device, a.seq, now]);
+    }
+    const rows = [...best].sort(([a], [b]) => cmp(a, b)).map(([, row]) => row);
+    const stmts = chunks(rows, maxRows(d, CURSOR_COLS.length)).map((chunk) => ({
+      sql: d.upsert("device_cursors", CURSOR_COLS, ["user_id", "device"], chunk.length, { acked_seq: "max", updated_at: "new" }),
+      params: flatten(chunk),
+    }));
+    await d.run(function* () {
+      yield* many(stmts, { commit: true });
+    }, { tx: true });
   }
 
   cursorsOf(userId: string): Promise<Record<string, number>> {
@@ -490,36 +503,59 @@ function planBatch(batch: readonly NewMessage[]): Plan {
   return { firsts, repeats };
 }
 
+/**
+ * The batch in as few round trips as the data allows (each one waits behind the event loop):
+ *   1. dedupe, the sessions' state and members (locked), and — when every message names its
+ *      recipients, as 1:1 messages do — the counter rows too;
+ *   2. the counter rows, when session members had to be read first;
+ *   3. every write, with the commit.
+ * A 1:1 batch is two round trips on MySQL (`START TRANSACTION` rides with step 1).
+ */
 function* commitProgram(d: Dialect, batch: readonly NewMessage[], now: number): Program<CommitOutcome[]> {
   const outcomes: CommitOutcome[] = new Array(batch.length);
   const plan = planBatch(batch);
+  const firsts = plan.firsts.map((i) => batch[i]!);
 
-  // 1. Dedupe with one query per IN_CHUNK messages. No in-memory cache of recent ids: this query
-  // is paid per batch, not per message, and a cache could not see another instance's revokes.
-  const existing = yield* findExisting(d, plan.firsts.map((i) => batch[i]!));
+  // Step 1. Dedupe with one query per IN_CHUNK messages. No in-memory cache of recent ids: this
+  // query is paid per batch, not per message, and a cache could not see another instance's revokes.
+  const dedupe = dedupeStmts(d, firsts);
+  const sessionIds = sortedUnique(firsts.flatMap((m) => (Array.isArray(m.recipients) ? [] : [m.recipients.sessionMembersOf])));
+  const sessions = sessionStmts(d, sessionIds);
+  // Counters of every first occurrence (a duplicate's rows exist already; locking them is harmless).
+  const early = sessionIds.length === 0
+    ? counterLocks(d, batch, plan.firsts, (i) => batch[i]!.recipients as readonly string[], now)
+    : null;
+  const step1 = yield* many([...dedupe, ...sessions, ...(early?.stmts ?? [])]);
+  const existing = readExisting(step1.slice(0, dedupe.length));
   const fresh: number[] = [];
   for (const i of plan.firsts) {
     const found = existing.get(msgKey(batch[i]!.msgFrom, batch[i]!.msgId));
     if (found) outcomes[i] = { status: "duplicate", message: found };
     else fresh.push(i);
   }
+  const { state, members } = readSessions(sessionIds, step1.slice(dedupe.length, dedupe.length + sessions.length));
 
-  // 2. Recipients: explicit lists, or session members read inside this transaction.
-  const recipients = yield* resolveRecipients(d, batch, fresh, outcomes);
+  // Recipients: explicit lists, or the session members just read.
+  const recipients = resolveRecipients(batch, fresh, outcomes, state, members);
   const accepted = fresh.filter((i) => recipients.has(i));
 
   if (accepted.length > 0) {
-    // 3. Lock the counters: conversations, then inbox heads, each sorted (one lock order for all).
-    const convIds = sortedUnique(accepted.map((i) => batch[i]!.convId));
-    const users = sortedUnique(accepted.flatMap((i) => recipients.get(i)!));
-    const kindOf = new Map(accepted.map((i) => [batch[i]!.convId, batch[i]!.sessionId === null ? "chat" : "session"]));
-    const convSeq = yield* lockCounters(d, "conversations", "conv_id", ["conv_id", "kind", "last_seq", "created_at", "updated_at"], convIds,
-      (id) => [id, kindOf.get(id), 0, now, now]);
-    const inboxSeq = yield* lockCounters(d, "user_inbox", "user_id", ["user_id", "last_seq"], users, (id) => [id, 0]);
+    // Step 2. Lock the counters: conversations, then inbox heads, each sorted (one lock order
+    // for all writers, after the sessions).
+    let counters: Counters;
+    if (early) {
+      counters = early.read(step1.slice(dedupe.length + sessions.length));
+    } else {
+      const locks = counterLocks(d, batch, accepted, (i) => recipients.get(i)!, now);
+      counters = locks.read(yield* many(locks.stmts));
+    }
+    const { convSeq, inboxSeq } = counters;
 
-    // 4. Number in memory, in batch order.
+    // Number in memory, in batch order.
     const messageRows: unknown[][] = [];
     const inboxRows: unknown[][] = [];
+    const convIds: string[] = [];
+    const users: string[] = [];
     for (const i of accepted) {
       const m = batch[i]!;
       const seq = bump(convSeq, m.convId);
@@ -531,28 +567,33 @@ function* commitProgram(d: Dialect, batch: readonly NewMessage[], now: number): 
       const inbox: InboxRef[] = recipients.get(i)!.map((userId) => ({ userId, inboxSeq: bump(inboxSeq, userId) }));
       outcomes[i] = { status: "stored", message, inbox };
       messageRows.push(messageValues(message));
-      for (const ref of inbox) inboxRows.push([ref.userId, ref.inboxSeq, m.convId, seq, now]);
+      convIds.push(m.convId);
+      for (const ref of inbox) {
+        inboxRows.push([ref.userId, ref.inboxSeq, m.convId, seq, now]);
+        users.push(ref.userId);
+      }
     }
 
-    // 5. Write: messages, inbox entries, then the counters.
+    // Step 3. Messages, inbox entries, the counters (rows exist and are locked: multi-row UPDATEs
+    // of last_seq), the conversation lists, then the effects in batch order (a revoke may name a
+    // message stored earlier in the same batch); committed with the last of them.
+    const kindOf = kinds(batch, accepted);
+    const writes: Stmt[] = [];
     for (const chunk of chunkRows(messageRows, maxRows(d, MSG_COLS.length), d.maxStatementBytes)) {
-      yield { sql: d.insert("messages", MSG_COLS, chunk.length), params: flatten(chunk) };
+      writes.push({ sql: d.insert("messages", MSG_COLS, chunk.length), params: flatten(chunk) });
     }
     for (const chunk of chunkRows(inboxRows, maxRows(d, INBOX_COLS.length), d.maxStatementBytes)) {
-      yield { sql: d.insert("inbox", INBOX_COLS, chunk.length), params: flatten(chunk) };
+      writes.push({ sql: d.insert("inbox", INBOX_COLS, chunk.length), params: flatten(chunk) });
     }
-    // The rows exist and are locked: these upserts are multi-row UPDATEs of last_seq.
-    yield* upsertRows(d, "conversations", ["conv_id", "kind", "last_seq", "created_at", "updated_at"], ["conv_id"],
-      { last_seq: "new", updated_at: "new" }, convIds.map((id) => [id, kindOf.get(id), convSeq.get(id), now, now]));
-    yield* upsertRows(d, "user_inbox", ["user_id", "last_seq"], ["user_id"], { last_seq: "new" },
-      users.map((id) => [id, inboxSeq.get(id)]));
-
-    // 6. Conversation lists: the sessions' last activity and the 1:1 pairs (spec §4.3).
-    yield* touchConversations(d, accepted.map((i) => batch[i]!), now);
-
-    // 7. Effects of the stored messages, in batch order, after every message and inbox entry of
-    // the batch is written (a revoke may name a message stored earlier in the same batch).
-    yield* applyEffects(d, batch, accepted, outcomes, now);
+    writes.push(
+      ...upsertRows(d, "conversations", CONV_COLS, ["conv_id"], { last_seq: "new", updated_at: "new" },
+        sortedUnique(convIds).map((id) => [id, kindOf.get(id), convSeq.get(id), now, now])),
+      ...upsertRows(d, "user_inbox", USER_INBOX_COLS, ["user_id"], { last_seq: "new" },
+        sortedUnique(users).map((id) => [id, inboxSeq.get(id)])),
+      ...touchConversations(d, accepted.map((i) => batch[i]!), now),
+      ...effectStmts(d, batch, accepted, outcomes, now),
+    );
+    yield* many(writes, { commit: true });
   }
 
   // Repeats within the batch share their first occurrence's fate.
@@ -563,13 +604,19 @@ function* commitProgram(d: Dialect, batch: readonly NewMessage[], now: number): 
   return outcomes;
 }
 
-function* findExisting(d: Dialect, msgs: readonly NewMessage[]): Program<Map<string, StoredMessage>> {
+const CONV_COLS = ["conv_id", "kind", "last_seq", "created_at", "updated_at"] as const;
+const USER_INBOX_COLS = ["user_id", "last_seq"] as const;
+
+function dedupeStmts(d: Dialect, msgs: readonly NewMessage[]): Stmt[] {
+  return chunks(msgs, IN_CHUNK).map((chunk) => stmt(
+    `SELECT ${MSG_SELECT} FROM messages m WHERE ${d.pairIn("m.msg_from", "m.msg_id", chunk.length)}`,
+    ...chunk.flatMap((m) => [m.msgFrom, m.msgId]),
+  ));
+}
+
+function readExisting(results: readonly Row[][]): Map<string, StoredMessage> {
   const found = new Map<string, StoredMessage>();
-  for (const chunk of chunks(msgs, IN_CHUNK)) {
-    const rows = yield stmt(
-      `SELECT ${MSG_SELECT} FROM messages m WHERE ${d.pairIn("m.msg_from", "m.msg_id", chunk.length)}`,
-      ...chunk.flatMap((m) => [m.msgFrom, m.msgId]),
-    );
+  for (const rows of results) {
     for (const r of rows) {
       const m = toMessage(r);
       found.set(msgKey(m.msgFrom, m.msgId), m);
@@ -578,35 +625,42 @@ function* findExisting(d: Dialect, msgs: readonly NewMessage[]): Program<Map<str
   return found;
 }
 
+type SessionState = Map<string, { valid: number; dissolved: boolean }>;
+
+/** Per chunk of sessions: their rows, locked, then their members. */
+function sessionStmts(d: Dialect, sessionIds: readonly string[]): Stmt[] {
+  return chunks(sessionIds, IN_CHUNK).flatMap((chunk) => {
+    const list = marks(chunk.length);
+    return [
+      // Locked (sorted, before the counters: one lock order for all writers) so that a dissolve
+      // committing meanwhile is seen: without the lock a post could be accepted from the state
+      // before the dissolve and land in the purged conversation once the dissolve commits.
+      stmt(`SELECT session_id, session_valid, session_delete_time FROM sessions WHERE session_id IN (${list}) ORDER BY session_id${d.forUpdate}`, ...chunk),
+      stmt(`SELECT session_id, user_id FROM session_members WHERE session_id IN (${list}) ORDER BY session_id, ts, user_id`, ...chunk),
+    ];
+  });
+}
+
+function readSessions(sessionIds: readonly string[], results: readonly Row[][]): { state: SessionState; members: Map<string, string[]> } {
+  const state: SessionState = new Map();
+  const members = new Map<string, string[]>(sessionIds.map((id) => [id, []]));
+  for (let k = 0; k < results.length; k += 2) {
+    for (const r of results[k]!) {
+      state.set(String(r.session_id), { valid: num(r.session_valid), dissolved: r.session_delete_time !== null && r.session_delete_time !== undefined });
+    }
+    for (const r of results[k + 1]!) members.get(String(r.session_id))!.push(String(r.user_id));
+  }
+  return { state, members };
+}
+
 /** Sets `rejected` outcomes; returns the recipient list of every message that may be stored. */
-function* resolveRecipients(
-  d: Dialect,
+function resolveRecipients(
   batch: readonly NewMessage[],
   fresh: readonly number[],
   outcomes: CommitOutcome[],
-): Program<Map<number, string[]>> {
-  const sessionIds = sortedUnique(fresh.flatMap((i) => {
-    const r = batch[i]!.recipients;
-    return Array.isArray(r) ? [] : [r.sessionMembersOf];
-  }));
-  const state = new Map<string, { valid: number; dissolved: boolean }>();
-  const members = new Map<string, string[]>(sessionIds.map((id) => [id, []]));
-  for (const chunk of chunks(sessionIds, IN_CHUNK)) {
-    const list = marks(chunk.length);
-    // Locked (sorted, before the counters: one lock order for all writers) so that a dissolve
-    // committing meanwhile is seen: without the lock a post could be accepted from the state
-    // before the dissolve and land in the purged conversation once the dissolve commits.
-    const sql = `SELECT session_id, session_valid, session_delete_time FROM sessions WHERE session_id IN (${list}) ORDER BY session_id${d.forUpdate}`;
-    for (const r of yield stmt(sql, ...chunk)) {
-      state.set(String(r.session_id), { valid: num(r.session_valid), dissolved: r.session_delete_time !== null && r.session_delete_time !== undefined });
-    }
-    const rows = yield stmt(
-      `SELECT session_id, user_id FROM session_members WHERE session_id IN (${list}) ORDER BY session_id, ts, user_id`,
-      ...chunk,
-    );
-    for (const r of rows) members.get(String(r.session_id))!.push(String(r.user_id));
-  }
-
+  state: SessionState,
+  members: ReadonlyMap<string, string[]>,
+): Map<number, string[]> {
   const memberSets = new Map([...members].map(([id, list]) => [id, new Set(list)]));
   const out = new Map<number, string[]>();
   for (const i of fresh) {
@@ -630,28 +684,86 @@ function* resolveRecipients(
   return out;
 }
 
+interface Counters {
+  convSeq: Map<string, number>;
+  inboxSeq: Map<string, number>;
+}
+
+function kinds(batch: readonly NewMessage[], indexes: readonly number[]): Map<string, string> {
+  return new Map(indexes.map((i) => [batch[i]!.convId, batch[i]!.sessionId === null ? "chat" : "session"]));
+}
+
 /**
- * Applies the effects of the stored messages (`accepted`, batch order) inside the batch's
+ * The statements that make sure a counter row exists for every conversation and recipient of
+ * `indexes` and lock them (conversations, then inbox heads, each sorted), and how to read
+ * last_seq back from their results.
+ */
+function counterLocks(
+  d: Dialect,
+  batch: readonly NewMessage[],
+  indexes: readonly number[],
+  recipientsOf: (i: number) => readonly string[],
+  now: number,
+): { stmts: Stmt[]; read(results: readonly Row[][]): Counters } {
+  const kindOf = kinds(batch, indexes);
+  const convIds = sortedUnique(indexes.map((i) => batch[i]!.convId));
+  const users = sortedUnique(indexes.flatMap((i) => recipientsOf(i)));
+  const conv = lockStmts(d, "conversations", "conv_id", CONV_COLS, convIds, (id) => [id, kindOf.get(id), 0, now, now]);
+  const inbox = lockStmts(d, "user_inbox", "user_id", USER_INBOX_COLS, users, (id) => [id, 0]);
+  return {
+    stmts: [...conv, ...inbox],
+    read: (results) => ({
+      convSeq: readCounters("conversations", "conv_id", convIds, results.slice(0, conv.length)),
+      inboxSeq: readCounters("user_inbox", "user_id", users, results.slice(conv.length, conv.length + inbox.length)),
+    }),
+  };
+}
+
+/** Per chunk: insert the missing counter rows, then read them locked, sorted. */
+function lockStmts(
+  d: Dialect,
+  table: string,
+  key: string,
+  cols: readonly string[],
+  ids: readonly string[],
+  initial: (id: string) => unknown[],
+): Stmt[] {
+  return chunks(ids, Math.min(IN_CHUNK, maxRows(d, cols.length))).flatMap((chunk) => [
+    { sql: d.insertIgnore(table, cols, [key], chunk.length), params: flatten(chunk.map(initial)) },
+    stmt(`SELECT ${key}, last_seq FROM ${table} WHERE ${key} IN (${marks(chunk.length)}) ORDER BY ${key}${d.forUpdate}`, ...chunk),
+  ]);
+}
+
+function readCounters(table: string, key: string, ids: readonly string[], results: readonly Row[][]): Map<string, number> {
+  const seqs = new Map<string, number>();
+  for (let k = 1; k < results.length; k += 2) for (const r of results[k]!) seqs.set(String(r[key]), num(r.last_seq));
+  for (const id of ids) if (!seqs.has(id)) throw new Error(`${table}: counter row for '${id}' missing after insert`);
+  return seqs;
+}
+
+/**
+ * The effects of the stored messages (`accepted`, batch order), written inside the batch's
  * transaction; any failure rolls the whole batch back. Consecutive read marks are written as one
  * multi-row upsert (receipts are the common case); a dissolve first flushes the pending ones, so
  * it deletes what came before it in the batch.
  */
-function* applyEffects(
+function effectStmts(
   d: Dialect,
   batch: readonly NewMessage[],
   accepted: readonly number[],
   outcomes: readonly CommitOutcome[],
   now: number,
-): Program<void> {
+): Stmt[] {
+  const out: Stmt[] = [];
   /** (author, msg_id, reader) → row; a later receipt for the same key replaces the earlier. */
   let reads = new Map<string, unknown[]>();
-  const flushReads = function* (): Program<void> {
+  const flushReads = (): void => {
     if (reads.size === 0) return;
     // Sorted by key: one lock order for concurrent upserts on MySQL.
     const rows = [...reads].sort(([a], [b]) => cmp(a, b)).map(([, row]) => row);
     reads = new Map();
     for (const chunk of chunkRows(rows, maxRows(d, READ_COLS.length), d.maxStatementBytes)) {
-      yield { sql: d.upsert("message_reads", READ_COLS, ["author", "msg_id", "reader"], chunk.length, { status: "new", updated_at: "new" }), params: flatten(chunk) };
+      out.push({ sql: d.upsert("message_reads", READ_COLS, ["author", "msg_id", "reader"], chunk.length, { status: "new", updated_at: "new" }), params: flatten(chunk) });
     }
   };
 
@@ -664,10 +776,7 @@ function* applyEffects(
     if (e.revoke && e.revoke.length > 0) {
       // Only this conversation, never the notice itself (it may list its own id).
       for (const chunk of chunks(sortedUnique(e.revoke), IN_CHUNK)) {
-        yield stmt(
-          `UPDATE messages SET revoked = 1 WHERE conv_id = ? AND seq <> ? AND msg_id IN (${chunk.map(() => "?").join(", ")})`,
-          m.convId, seq, ...chunk,
-        );
+        out.push(stmt(`UPDATE messages SET revoked = 1 WHERE conv_id = ? AND seq <> ? AND msg_id IN (${marks(chunk.length)})`, m.convId, seq, ...chunk));
       }
     }
 
@@ -677,29 +786,31 @@ function* applyEffects(
 
     if (e.dissolve) {
       if (m.sessionId === null) throw new Error(`dissolve effect on message '${m.msgId}' from '${m.msgFrom}', which has no session`);
-      yield* flushReads();
+      flushReads();
       // The notice is already queued for every member (recipients were read at the start).
-      yield stmt("DELETE FROM session_members WHERE session_id = ?", m.sessionId);
-      yield stmt("UPDATE sessions SET session_valid = 1, session_delete_time = ? WHERE session_id = ?", String(now), m.sessionId);
-      yield stmt("DELETE FROM messages WHERE conv_id = ? AND seq <> ?", m.convId, seq);
-      yield stmt("DELETE FROM inbox WHERE conv_id = ? AND conv_seq <> ?", m.convId, seq);
-      yield stmt("DELETE FROM message_reads WHERE conv_id = ?", m.convId);
+      out.push(
+        stmt("DELETE FROM session_members WHERE session_id = ?", m.sessionId),
+        stmt("UPDATE sessions SET session_valid = 1, session_delete_time = ? WHERE session_id = ?", String(now), m.sessionId),
+        stmt("DELETE FROM messages WHERE conv_id = ? AND seq <> ?", m.convId, seq),
+        stmt("DELETE FROM inbox WHERE conv_id = ? AND conv_seq <> ?", m.convId, seq),
+        stmt("DELETE FROM message_reads WHERE conv_id = ?", m.convId),
+      );
     }
   }
-  yield* flushReads();
+  flushReads();
+  return out;
 }
 
 /**
  * Last activity of the conversations the batch's visible messages went to: one UPDATE of the
- * sessions' modify time (their rows are already locked by resolveRecipients) and one multi-row
- * upsert of the 1:1 pairs, both directions, sorted (one lock order on MySQL).
+ * sessions' modify time (their rows are already locked in step 1) and one multi-row upsert of the
+ * 1:1 pairs, both directions, sorted (one lock order on MySQL).
  */
-function* touchConversations(d: Dialect, stored: readonly NewMessage[], now: number): Program<void> {
+function touchConversations(d: Dialect, stored: readonly NewMessage[], now: number): Stmt[] {
   const visible = stored.filter((m) => !m.hidden);
   const sessions = sortedUnique(visible.flatMap((m) => (m.sessionId === null ? [] : [m.sessionId])));
-  for (const chunk of chunks(sessions, IN_CHUNK)) {
-    yield stmt(`UPDATE sessions SET session_modify_time = ? WHERE session_id IN (${marks(chunk.length)})`, String(now), ...chunk);
-  }
+  const out = chunks(sessions, IN_CHUNK).map((chunk) =>
+    stmt(`UPDATE sessions SET session_modify_time = ? WHERE session_id IN (${marks(chunk.length)})`, String(now), ...chunk));
   const pairs = new Map<string, unknown[]>();
   for (const m of visible) {
     if (m.sessionId !== null) continue;
@@ -707,43 +818,19 @@ function* touchConversations(d: Dialect, stored: readonly NewMessage[], now: num
     pairs.set(msgKey(m.msgTo, m.msgFrom), [m.msgTo, m.msgFrom, now, now]);
   }
   const rows = [...pairs].sort(([a], [b]) => cmp(a, b)).map(([, row]) => row);
-  yield* upsertRows(d, "chats", CHAT_COLS, ["user_id", "peer_id"], { updated_at: "new" }, rows);
-}
-
-/** Makes sure a counter row exists for every id, locks them in sorted order, reads last_seq. */
-function* lockCounters(
-  d: Dialect,
-  table: string,
-  key: string,
-  cols: readonly string[],
-  ids: readonly string[],
-  initial: (id: string) => unknown[],
-): Program<Map<string, number>> {
-  const seqs = new Map<string, number>();
-  for (const chunk of chunks(ids, Math.min(IN_CHUNK, maxRows(d, cols.length)))) {
-    yield { sql: d.insertIgnore(table, cols, [key], chunk.length), params: chunk.flatMap(initial) };
-    const rows = yield stmt(
-      `SELECT ${key}, last_seq FROM ${table} WHERE ${key} IN (${chunk.map(() => "?").join(", ")}) ORDER BY ${key}${d.forUpdate}`,
-      ...chunk,
-    );
-    for (const r of rows) seqs.set(String(r[key]), num(r.last_seq));
-  }
-  for (const id of ids) if (!seqs.has(id)) throw new Error(`${table}: counter row for '${id}' missing after insert`);
-  return seqs;
+  return [...out, ...upsertRows(d, "chats", CHAT_COLS, ["user_id", "peer_id"], { updated_at: "new" }, rows)];
 }
 
 /** Multi-row upserts in chunks (the counters, the 1:1 pairs); rows come sorted by key. */
-function* upsertRows(
+function upsertRows(
   d: Dialect,
   table: string,
   cols: readonly string[],
   key: readonly string[],
   set: Record<string, "new">,
   rows: unknown[][],
-): Program<void> {
-  for (const chunk of chunks(rows, maxRows(d, cols.length))) {
-    yield { sql: d.upsert(table, cols, key, chunk.length, set), params: flatten(chunk) };
-  }
+): Stmt[] {
+  return chunks(rows, maxRows(d, cols.length)).map((chunk) => ({ sql: d.upsert(table, cols, key, chunk.length, set), params: flatten(chunk) }));
 }
 
 // ---------------------------------------------------------------------------------------------

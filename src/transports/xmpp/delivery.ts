@@ -11,7 +11,6 @@
 //    Prosody mod_message) instead of storing it offline, because Prosody 0.12's mod_offline
 //    ignores XEP-0334 hints and would replay a second copy next to tlim's own backlog.
 import type { Logger } from "pino";
-import type { Element } from "@xmpp/xml";
 import type { ImCore } from "../../core/im.js";
 import { deviceKeyOf, type DeliverySink } from "../../core/types.js";
 import type { InboxItem } from "../../store/types.js";
@@ -31,18 +30,30 @@ interface Device {
   unackedUpTo: number;
 }
 
+/** How deliveries reach the server: XML text written in call order (XmppLink.sendRaw). */
+export interface RawLink {
+  sendRaw(text: string): Promise<void>;
+  corked(f: () => void): void;
+}
+
 export class XmppDelivery implements DeliverySink {
   readonly name = "xmpp";
   private readonly devices = new Map<string, Map<string, Device>>();
   private readonly knownOffline = new Set<string>();
+  /** Users with a backlog being sent: their live pushes wait behind it. */
   private readonly queues = new Map<string, Promise<void>>();
 
   constructor(
     private readonly core: ImCore,
     private readonly domains: Domains,
-    private readonly send: (el: Element) => Promise<void>,
+    private readonly link: RawLink,
     private readonly log: Logger,
   ) {}
+
+  /** A commit batch's pushes go out as one socket write. */
+  corked(f: () => void): void {
+    this.link.corked(f);
+  }
 
   /** Forget all presence (the link to the server was lost; presence may have changed meanwhile). */
   reset(): void {
@@ -60,19 +71,36 @@ export class XmppDelivery implements DeliverySink {
 
   push(item: InboxItem): void {
     if (this.knownOffline.has(item.userId)) return;
-    this.enqueue(item.userId, () => this.pushNow(item));
+    // Nothing queued for the user (the common case): written now, in commit order, without a
+    // promise per push. Behind a backlog being sent: in turn after it.
+    if (this.queues.has(item.userId)) this.enqueue(item.userId, async () => this.pushNow(item));
+    else this.pushNow(item);
   }
 
-  private async pushNow(item: InboxItem): Promise<void> {
+  /** Writes one live push; the socket keeps the order. Cursors move once the bytes are out. */
+  private pushNow(item: InboxItem): void {
     const devices = this.devices.get(item.userId);
     if (this.knownOffline.has(item.userId)) return;
     const to = `${item.userId}@${this.domains.users}`;
     const type = devices && devices.size > 0 ? "chat" : "headline";
-    await this.send(deliveryStanza(this.domains, item, { to, type, delayed: false }));
-    for (const d of devices?.values() ?? []) {
-      if (!d.synced) d.liveSeen.add(item.inboxSeq);
-      else if (!d.away && d.unackedUpTo === 0) this.core.cursors.advance(item.userId, d.key, item.inboxSeq);
+    const written = this.link.sendRaw(deliveryStanza(this.domains, item, { to, type, delayed: false }));
+    if (!devices) {
+      written.catch((err) => this.failed(err, item.userId));
+      return;
     }
+    // A device still receiving its backlog skips what it got live (recorded now, before any
+    // later backlog page is read).
+    for (const d of devices.values()) if (!d.synced) d.liveSeen.add(item.inboxSeq);
+    written.then(() => {
+      for (const d of devices.values()) {
+        if (d.synced && !d.away && d.unackedUpTo === 0) this.core.cursors.advance(item.userId, d.key, item.inboxSeq);
+      }
+    }, (err) => this.failed(err, item.userId));
+  }
+
+  private failed(err: unknown, userId: string): void {
+    // The message stays in the inbox unacknowledged; the device gets it with its next backlog.
+    this.log.warn({ err, user: userId }, "delivery failed; kept in the inbox for the next sync");
   }
 
   /** Available presence from a device. A device that becomes online (for bookkeeping) syncs. */
@@ -121,7 +149,7 @@ export class XmppDelivery implements DeliverySink {
       for (const item of page) {
         if (this.devices.get(userId)?.get(device.resource) !== device) return; // went away meanwhile
         if (device.liveSeen.has(item.inboxSeq)) continue;
-        await this.send(deliveryStanza(this.domains, item, { to, type: "chat", delayed: true }));
+        await this.link.sendRaw(deliveryStanza(this.domains, item, { to, type: "chat", delayed: true }));
         device.unackedUpTo = item.inboxSeq;
         sent++;
       }
@@ -133,10 +161,7 @@ export class XmppDelivery implements DeliverySink {
 
   private enqueue(userId: string, task: () => Promise<void>): void {
     const prev = this.queues.get(userId) ?? Promise.resolve();
-    const next = prev.then(task).catch((err) => {
-      // The message stays in the inbox unacknowledged; the device gets it with its next backlog.
-      this.log.warn({ err, user: userId }, "delivery failed; kept in the inbox for the next sync");
-    });
+    const next = prev.then(task).catch((err) => this.failed(err, userId));
     this.queues.set(userId, next);
     void next.then(() => {
       if (this.queues.get(userId) === next) this.queues.delete(userId);

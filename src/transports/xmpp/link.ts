@@ -76,6 +76,30 @@ export class XmppLink {
     await this.xmpp.send(el);
   }
 
+  /**
+   * Writes a stanza given as XML text (the caller escaped it). The bytes are handed to the
+   * socket before this returns, in call order; the promise settles when they reach the kernel.
+   */
+  sendRaw(text: string): Promise<void> {
+    if (this.state !== "online") return Promise.reject(new Error(`xmpp link is ${this.state}`));
+    return this.xmpp.write(text);
+  }
+
+  /**
+   * Runs `f` with the socket corked: everything it writes goes out in one writev when it
+   * returns (a commit batch's deliveries), instead of one write per stanza.
+   */
+  corked(f: () => void): void {
+    const socket = (this.xmpp as unknown as { socket: import("node:net").Socket | null }).socket;
+    if (!socket || this.state !== "online") return f();
+    socket.cork();
+    try {
+      f();
+    } finally {
+      socket.uncork();
+    }
+  }
+
   /** Starts connecting; resolves at once. The link keeps retrying until stop(). */
   start(): void {
     this.stopping = false;

@@ -22,6 +22,7 @@ export interface Domains {
 }
 
 const envelopeTexts = new WeakMap<StoredMessage, string>();
+const envelopeXmlTexts = new WeakMap<StoredMessage, string>();
 
 /**
  * The envelope text as delivered on XMPP: body as a real array (DESIGN Q2). Every inbox entry of
@@ -42,33 +43,50 @@ export function envelopeText(m: StoredMessage): string {
   return text;
 }
 
+const XML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" };
+
+/** Escapes an attribute value (as ltx does). */
+export function escapeXml(s: string): string {
+  return /[&<>"']/.test(s) ? s.replace(/[&<>"']/g, (c) => XML_ESCAPES[c]!) : s;
+}
+
+/** Escapes element text (as ltx does: quotes stay, which keeps JSON bodies short). */
+export function escapeXmlText(s: string): string {
+  return /[&<>]/.test(s) ? s.replace(/[&<>]/g, (c) => XML_ESCAPES[c]!) : s;
+}
+
+/** The envelope text escaped for a `<body>`, once per message like envelopeText. */
+function envelopeXmlText(m: StoredMessage): string {
+  let text = envelopeXmlTexts.get(m);
+  if (text === undefined) {
+    text = escapeXmlText(envelopeText(m));
+    envelopeXmlTexts.set(m, text);
+  }
+  return text;
+}
+
 /**
- * One stored message for one user. The sender's own 1:1 copy carries `<subject>ASYNC</subject>`
- * as the original plugin's copies did (spec §1.5). `id` is the envelope msg_id, so a XEP-0184
- * receipt for it tells tlim which message the device has.
+ * One stored message for one user, as XML text: the hottest stanza, written straight to the
+ * link without building an element tree (docs/performance.md). The sender's own 1:1 copy
+ * carries `<subject>ASYNC</subject>` as the original plugin's copies did (spec §1.5). `id` is
+ * the envelope msg_id, so a XEP-0184 receipt for it tells tlim which message the device has.
+ * tlim keeps the message itself; servers that honour hints (ejabberd) then do not store a
+ * second copy for an offline user (Prosody 0.12's mod_offline ignores them, see delivery.ts).
  */
 export function deliveryStanza(
   d: Domains,
   item: InboxItem,
   opts: { to: string; type: "chat" | "headline"; delayed: boolean },
-): Element {
+): string {
   const m = item.message;
   const own = m.msgFrom === item.userId && m.sessionId === null;
-  const children: Element[] = [];
-  if (own) children.push(xml("subject", {}, "ASYNC"));
-  children.push(xml("body", {}, envelopeText(m)));
-  children.push(xml("request", { xmlns: NS.receipts }));
-  // tlim keeps the message itself; servers that honour hints (ejabberd) then do not store a
-  // second copy for an offline user (Prosody 0.12's mod_offline ignores them, see delivery.ts).
-  children.push(xml("no-store", { xmlns: NS.hints }));
-  if (opts.delayed) {
-    children.push(xml("delay", { xmlns: NS.delay, from: d.component, stamp: new Date(m.createdAt).toISOString() }));
-  }
-  return xml(
-    "message",
-    { type: opts.type, from: `${conversationNode(item)}@${d.component}`, to: opts.to, id: m.msgId },
-    ...children,
-  );
+  const from = escapeXml(`${conversationNode(item)}@${d.component}`);
+  const delay = opts.delayed
+    ? `<delay xmlns="${NS.delay}" from="${escapeXml(d.component)}" stamp="${new Date(m.createdAt).toISOString()}"/>`
+    : "";
+  return `<message type="${opts.type}" from="${from}" to="${escapeXml(opts.to)}" id="${escapeXml(m.msgId)}">` +
+    (own ? "<subject>ASYNC</subject>" : "") +
+    `<body>${envelopeXmlText(m)}</body><request xmlns="${NS.receipts}"/><no-store xmlns="${NS.hints}"/>${delay}</message>`;
 }
 
 /**
