@@ -1,7 +1,7 @@
 // Interleaved A/B runs of the component path with and without not-yet-applied optimisations
 // (bench/experiments.ts), each repeated, quiet-gated, and re-run when other processes disturbed it:
 //
-//   npx tsx bench/ab.ts [--db mariadb|sqlite] [--seconds 10] [--rate N] [--reps 2] [--batch N] [--sql-timing] <config>…
+//   npx tsx bench/ab.ts [--db mariadb|sqlite] [--seconds 10] [--rate N] [--reps 2] [--batch N] [--pipeline N] [--sql-timing] <config>…
 //   config: "base", or experiments joined with "+", e.g.  base iqonly cork+rawstanza+iqonly
 //
 // One JSON line per run on stdout (docs/performance.md "What the experiments bought").
@@ -19,6 +19,7 @@ const seconds = Number(opt("seconds", "10"));
 const rate = Number(opt("rate", "0"));
 const reps = Number(opt("reps", "2"));
 const batch = Number(opt("batch", "0"));
+const pipeline = Number(opt("pipeline", "0"));
 const sqlTiming = args.includes("--sql-timing");
 if (sqlTiming) {
   args.splice(args.indexOf("--sql-timing"), 1);
@@ -32,14 +33,15 @@ for (let r = 0; r < reps; r++) {
     let result: Awaited<ReturnType<typeof runComponentPath>> | null = null;
     for (let attempt = 0; attempt < 4; attempt++) {
       await quietGate(10, 30_000);
-      result = await runComponentPath({ db, pairs: 100, window: 16, warmupS: 3, measureS: seconds, rate: rate || undefined, experiments, extraConfig: batch ? { writeBatchMax: batch } : undefined });
+      result = await runComponentPath({ db, pairs: 100, window: 16, warmupS: 3, measureS: seconds, rate: rate || undefined, experiments, extraConfig: { ...(batch ? { writeBatchMax: batch } : {}), ...(pipeline ? { writePipeline: pipeline } : {}) } });
       if (Number((result.extra as { otherCpuPctOfCore?: number }).otherCpuPctOfCore ?? 0) <= 25) break;
     }
     const e = result!.extra as Record<string, any>;
     console.log(JSON.stringify({
-      config: (experiments.join("+") || "base") + (batch ? ` batch=${batch}` : ""), rate: Math.round(result!.rate ?? 0), p50: result!.p50, p99: result!.p99, max: result!.max,
+      config: (experiments.join("+") || "base") + (batch ? ` batch=${batch}` : "") + (pipeline ? ` pipeline=${pipeline}` : ""), rate: Math.round(result!.rate ?? 0), p50: result!.p50, p99: result!.p99, max: result!.max,
       cpu: e.cpuPctOfCore, meanBatch: e.meanBatch, commitMsPerBatch: e.commitMsPerBatch, commitBusyPct: e.commitBusyPct,
-      eventLoopPct: e.eventLoopUtilisationPct, otherLoad: e.otherCpuPctOfCore, ...(sqlTiming ? { sql: e.sqlPerBatch } : {}),
+      eventLoopPct: e.eventLoopUtilisationPct, otherLoad: e.otherCpuPctOfCore,
+      lost: e.lost, dup: e.duplicates, disorder: e.outOfOrder, errors: e.errors, rows: e.rowsCheck, ...(sqlTiming ? { sql: e.sqlPerBatch } : {}),
     }));
   }
 }

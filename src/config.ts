@@ -46,6 +46,7 @@ export const OPTIONS = {
   maxTextChars: { env: "TLIM_MAX_TEXT_CHARS", schema: int(1, 1_000_000).default(3000), doc: "largest `text` in a body element (spec §2.4: 3000)" },
   revokeWindowS: { env: "TLIM_REVOKE_WINDOW_S", schema: int(0, 100 * 365 * 86400).default(120), doc: "how long after sending a message may be revoked, in seconds (0 = no limit)" },
   writeBatchMax: { env: "TLIM_WRITE_BATCH_MAX", schema: int(1, 10000).default(500), doc: "most messages committed in one transaction (group commit)" },
+  writePipeline: { env: "TLIM_WRITE_PIPELINE", schema: int(1, 8).default(2), doc: "commit batches in flight at once on MySQL/MariaDB (each next one starts once the one before holds its locks; 1 = one at a time; SQLite: always 1)" },
   syncPageSize: { env: "TLIM_SYNC_PAGE_SIZE", schema: int(1, 10000).default(500), doc: "inbox entries read per page when a device comes online" },
   synchronize: { env: "TLIM_DB_SYNCHRONIZE", schema: bool.default(false), doc: "tests only: let TypeORM create the schema instead of running migrations" },
 } satisfies Record<string, Option>;

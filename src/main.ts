@@ -31,6 +31,7 @@ export async function startTlim(config: Config, log: Logger = createLogger(confi
     maxTextChars: config.maxTextChars,
     revokeWindowS: config.revokeWindowS,
     writeBatchMax: config.writeBatchMax,
+    writePipeline: config.writePipeline,
     syncPageSize: config.syncPageSize,
   }, log.child({ part: "core" }));
   const xmpp = new XmppTransport(core, {

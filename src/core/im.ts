@@ -17,6 +17,8 @@ export interface CoreOptions {
   /** 0 = unlimited. */
   revokeWindowS: number;
   writeBatchMax: number;
+  /** Commit batches in flight at once when the store allows it (default 2). */
+  writePipeline?: number;
   syncPageSize: number;
   cursorFlushMs?: number;
 }
@@ -48,7 +50,7 @@ export class ImCore {
     private readonly opts: CoreOptions,
     private readonly log: Logger,
   ) {
-    this.writer = new GroupCommitWriter(store, opts.writeBatchMax, {
+    this.writer = new GroupCommitWriter(store, opts.writeBatchMax, opts.writePipeline ?? 2, {
       committed: (o) => this.deliver(o),
       settling: (f) => this.corked(f),
       batchFailed: (err, size) => log.error({ err, size }, "commit failed; nothing of the batch was stored"),

@@ -193,7 +193,9 @@ export function parseRequest<S extends z.ZodType>(
 
 /** A request body as a JSON object, or null (not JSON, or not an object). */
 export function parseBodyObject(text: string): Record<string, unknown> | null {
-  if (text.trim() === "") return null;
+  // Only an object is wanted: anything else (the Java client's heartbeat body is the single byte
+  // 0x80) is refused without JSON.parse throwing, which costs a stack trace per request.
+  if (text.trim()[0] !== "{") return null;
   try {
     const v: unknown = JSON.parse(text);
     return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;

@@ -75,7 +75,10 @@ export class MemoryStore implements Store {
   private readonly files = new Map<string, StoredFile>();
   private closed = false;
 
-  async commitBatch(batch: NewMessage[]): Promise<CommitOutcome[]> {
+  readonly concurrentCommits = false;
+
+  async commitBatch(batch: NewMessage[], opts: { locked?: () => void } = {}): Promise<CommitOutcome[]> {
+    opts.locked?.();
     this.check();
     for (const m of batch) {
       checkLengths("messages", m, LIMITS.message);

@@ -208,8 +208,13 @@ export interface Store {
    * Commits a batch in ONE transaction (group commit, DESIGN §3): dedupes on (msg_from, msg_id),
    * allocates conversation seqs and inbox seqs in arrival order, writes messages and inbox
    * entries. Outcomes are in input order. Nothing is visible to readers before it resolves.
+   *
+   * `locked` is called once the batch holds every lock that fixes its numbering (sessions,
+   * conversation and inbox counters): a batch started after that is numbered after this one.
    */
-  commitBatch(batch: NewMessage[]): Promise<CommitOutcome[]>;
+  commitBatch(batch: NewMessage[], opts?: { locked?: () => void }): Promise<CommitOutcome[]>;
+  /** commitBatch calls may overlap (a second connection), so the writer may pipeline batches. */
+  readonly concurrentCommits: boolean;
 
   /** Inbox entries of a user with inboxSeq > afterSeq, ascending; revoked messages left out. */
   inboxAfter(userId: string, afterSeq: number, limit: number): Promise<InboxItem[]>;

@@ -64,7 +64,7 @@ describe("GroupCommitWriter", () => {
       },
     });
     const order: number[] = [];
-    const writer = new GroupCommitWriter(spy, 100, { committed: (o) => o.status === "stored" && order.push(o.message.seq) });
+    const writer = new GroupCommitWriter(spy, 100, 2, { committed: (o) => o.status === "stored" && order.push(o.message.seq) });
     const msgs = Array.from({ length: 10 }, (_, i): NewMessage => ({
       convId: "chat:a:b", msgId: `m${i}`, msgFrom: "a", msgTo: "b", msgType: "MTT-000", msgTime: "1",
       body: "[]", sessionId: null, recipients: ["b", "a"], compress: "0", encode: "0", encrypt: "0", version: "2.1.0",
@@ -84,11 +84,77 @@ describe("GroupCommitWriter", () => {
         return Reflect.get(target, prop, recv);
       },
     });
-    const writer = new GroupCommitWriter(flaky, 10);
+    const writer = new GroupCommitWriter(flaky, 10, 2);
     const m: NewMessage = { convId: "chat:a:b", msgId: "x", msgFrom: "a", msgTo: "b", msgType: "MTT-000", msgTime: "1", body: "[]", sessionId: null, recipients: ["b"], compress: "0", encode: "0", encrypt: "0", version: "2.1.0" };
     await expect(writer.submit(m)).rejects.toThrow("db down");
     fail = false;
     expect((await writer.submit(m)).status).toBe("stored");
+  });
+});
+
+describe("GroupCommitWriter on a store with concurrent commits", () => {
+  const msg = (i: number): NewMessage => ({
+    convId: "chat:a:b", msgId: `m${i}`, msgFrom: "a", msgTo: "b", msgType: "MTT-000", msgTime: "1",
+    body: "[]", sessionId: null, recipients: ["b"], compress: "0", encode: "0", encrypt: "0", version: "2.1.0",
+  });
+
+  /** A store whose commits the test finishes by hand: locks, then commit, in any order. */
+  function manualStore() {
+    const calls: Array<{ size: number; locked: () => void; finish: (fail?: Error) => void }> = [];
+    const store = {
+      concurrentCommits: true,
+      commitBatch(batch: NewMessage[], opts: { locked?: () => void } = {}) {
+        return new Promise((resolve, reject) => {
+          calls.push({
+            size: batch.length,
+            locked: () => opts.locked?.(),
+            finish: (fail) => (fail ? reject(fail) : resolve(batch.map((m) => ({ status: "duplicate", message: { msgId: m.msgId } })))),
+          });
+        });
+      },
+    } as unknown as Store;
+    return { store, calls };
+  }
+  const tick = () => new Promise((r) => setImmediate(r));
+
+  it("starts the next batch once the previous holds its locks, and settles in order", async () => {
+    const { store, calls } = manualStore();
+    const seen: string[] = [];
+    const writer = new GroupCommitWriter(store, 2, 2, { committed: (o) => o.status === "duplicate" && seen.push(o.message.msgId) });
+    const results = [0, 1, 2, 3, 4].map((i) => writer.submit(msg(i)).then(() => seen.push(`resolved m${i}`), (e: Error) => seen.push(`failed m${i}: ${e.message}`)));
+    await tick();
+    expect(calls.map((c) => c.size)).toEqual([2]); // the second waits for the first's locks
+    calls[0]!.locked();
+    await tick();
+    expect(calls.map((c) => c.size)).toEqual([2, 2]);
+    calls[1]!.locked();
+    await tick();
+    expect(calls.length).toBe(2); // at most two in flight
+    // The second finishes first; nothing of it is delivered or answered before the first.
+    calls[1]!.finish();
+    await tick();
+    expect(seen).toEqual([]);
+    calls[0]!.finish();
+    await tick();
+    expect(seen).toEqual(["m0", "m1", "resolved m0", "resolved m1", "m2", "m3", "resolved m2", "resolved m3"]);
+    expect(calls.map((c) => c.size)).toEqual([2, 2, 1]);
+    calls[2]!.finish(new Error("db down"));
+    await Promise.all(results);
+    expect(seen.at(-1)).toBe("failed m4: db down");
+  });
+
+  it("fails only the batch that failed", async () => {
+    const { store, calls } = manualStore();
+    const writer = new GroupCommitWriter(store, 1, 2);
+    const a = writer.submit(msg(0)).then(() => "stored", (e: Error) => e.message);
+    const b = writer.submit(msg(1)).then(() => "stored", (e: Error) => e.message);
+    await tick();
+    calls[0]!.finish(new Error("deadlock"));
+    await tick();
+    expect(calls.length).toBe(2);
+    calls[1]!.finish();
+    expect(await a).toBe("deadlock");
+    expect(await b).toBe("stored");
   });
 });
 

@@ -2,9 +2,8 @@ import { describe, expect, it } from "vitest";
 import { encodeBody, encodeEnvelope, normaliseBody } from "../../src/protocol/envelope.js";
 import type { StoredMessage } from "../../src/store/types.js";
 import { deliveryStanza, envelopeText } from "../../src/transports/xmpp/stanzas.js";
-import xml from "@xmpp/xml";
+import xml, { Parser, type Element } from "@xmpp/xml";
 import { conversationNode } from "../../src/core/conversation.js";
-import parse from "@xmpp/xml/lib/parse.js";
 
 function stored(body: string): StoredMessage {
   return {
@@ -31,6 +30,20 @@ describe("envelopeText", () => {
     }
   });
 });
+
+/** One stanza parsed the way the component link parses what it reads (a stream Parser). */
+function parse(text: string): Element {
+  const p = new Parser();
+  let root: Element | null = null;
+  let error: unknown = null;
+  p.on("start", (el: Element) => (root = el));
+  p.on("element", (el: Element) => root!.append(el));
+  p.on("error", (err: unknown) => (error = err));
+  p.write(text);
+  p.end("");
+  if (error) throw error;
+  return root!;
+}
 
 describe("deliveryStanza", () => {
   const d = { component: "im.example", users: "example" };

@@ -70,14 +70,20 @@ export class SqlStore implements Store {
     this.dialect = dialectFor(ds);
   }
 
-  async commitBatch(batch: NewMessage[]): Promise<CommitOutcome[]> {
+  /** MySQL: yes, on another pooled connection. SQLite: one connection, commits run in turn. */
+  get concurrentCommits(): boolean {
+    return this.dialect.kind === "mysql";
+  }
+
+  async commitBatch(batch: NewMessage[], opts: { locked?: () => void } = {}): Promise<CommitOutcome[]> {
+    const locked = opts.locked ?? (() => {});
     if (batch.length === 0) return [];
     let duplicates = 0;
     let transients = 0;
     for (;;) {
       const now = Date.now();
       try {
-        return await this.dialect.run(() => commitProgram(this.dialect, batch, now), { tx: true });
+        return await this.dialect.run(() => commitProgram(this.dialect, batch, now, locked), { tx: true });
       } catch (err) {
         if (this.dialect.isDuplicateKey(err) && duplicates++ < DUPLICATE_RETRIES) continue;
         if (this.dialect.isTransient(err) && transients++ < TRANSIENT_RETRIES) continue;
@@ -511,7 +517,7 @@ function planBatch(batch: readonly NewMessage[]): Plan {
  *   3. every write, with the commit.
  * A 1:1 batch is two round trips on MySQL (`START TRANSACTION` rides with step 1).
  */
-function* commitProgram(d: Dialect, batch: readonly NewMessage[], now: number): Program<CommitOutcome[]> {
+function* commitProgram(d: Dialect, batch: readonly NewMessage[], now: number, locked: () => void): Program<CommitOutcome[]> {
   const outcomes: CommitOutcome[] = new Array(batch.length);
   const plan = planBatch(batch);
   const firsts = plan.firsts.map((i) => batch[i]!);
@@ -550,6 +556,7 @@ function* commitProgram(d: Dialect, batch: readonly NewMessage[], now: number): 
       counters = locks.read(yield* many(locks.stmts));
     }
     const { convSeq, inboxSeq } = counters;
+    locked();
 
     // Number in memory, in batch order.
     const messageRows: unknown[][] = [];
@@ -596,6 +603,7 @@ function* commitProgram(d: Dialect, batch: readonly NewMessage[], now: number): 
     yield* many(writes, { commit: true });
   }
 
+  locked(); // a no-op when called above; a batch that stores nothing is done locking after step 1
   // Repeats within the batch share their first occurrence's fate.
   for (const [i, first] of plan.repeats) {
     const o = outcomes[first]!;

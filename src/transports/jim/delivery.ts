@@ -23,11 +23,11 @@ export class JimDelivery implements DeliverySink {
 
   push(item: InboxItem): void {
     const conns = this.hub.connectionsOf(item.userId);
-    if (!conns || conns.size === 0) return;
+    if (conns.length === 0) return;
     const m = item.message;
     const origin = m.sessionId === null && m.msgFrom === item.userId ? this.hub.origins.get(`${m.msgFrom}\u0000${m.msgId}`) : undefined;
     const packets = new Map<Dialect, Packet[]>();
-    for (const conn of [...conns]) {
+    for (const conn of conns) {
       const sync = conn.sync;
       if (!sync || sync.has(item.inboxSeq)) continue; // already fetched with cmd 19
       if (conn !== origin) {

@@ -5,23 +5,27 @@ import type { JimConnection } from "./connection.js";
 import type { Dialect } from "../../protocol/jim-mapping.js";
 
 export class JimHub {
-  private readonly byUser = new Map<string, Set<JimConnection>>();
+  /** A user's connection, or a set of them when there are several (most users have one). */
+  private readonly byUser = new Map<string, JimConnection | Set<JimConnection>>();
   private readonly byGroup = new Map<string, Set<JimConnection>>();
   /** The connection a chat being submitted came from (`from\0id`): its own 1:1 copy is not pushed back. */
   readonly origins = new Map<string, JimConnection>();
 
-  connectionsOf(userId: string): ReadonlySet<JimConnection> | undefined {
-    return this.byUser.get(userId);
+  /** The user's connections (a copy: sending may close some). */
+  connectionsOf(userId: string): JimConnection[] {
+    const c = this.byUser.get(userId);
+    return c === undefined ? [] : c instanceof Set ? [...c] : [c];
   }
 
   isOnline(userId: string): boolean {
-    return (this.byUser.get(userId)?.size ?? 0) > 0;
+    return this.byUser.has(userId);
   }
 
   /** The protocol of one of the user's connections ("tcp"/"ws"), for User.terminal. */
   terminalOf(userId: string): string | undefined {
-    const first = this.byUser.get(userId)?.values().next();
-    return first && !first.done ? first.value.protocol : undefined;
+    const c = this.byUser.get(userId);
+    if (c === undefined) return undefined;
+    return c instanceof Set ? c.values().next().value?.protocol : c.protocol;
   }
 
   users(): string[] {
@@ -30,17 +34,22 @@ export class JimHub {
 
   add(conn: JimConnection): void {
     if (conn.user === null) return;
-    let set = this.byUser.get(conn.user);
-    if (!set) this.byUser.set(conn.user, (set = new Set()));
-    set.add(conn);
+    const c = this.byUser.get(conn.user);
+    if (c === undefined) this.byUser.set(conn.user, conn);
+    else if (c instanceof Set) c.add(conn);
+    else if (c !== conn) this.byUser.set(conn.user, new Set([c, conn]));
   }
 
   /** Unbinds a connection from its user and its groups; remaining members get command 10. */
   remove(conn: JimConnection): void {
     if (conn.user === null) return;
-    const set = this.byUser.get(conn.user);
-    set?.delete(conn);
-    if (set && set.size === 0) this.byUser.delete(conn.user);
+    const c = this.byUser.get(conn.user);
+    if (c === conn) this.byUser.delete(conn.user);
+    else if (c instanceof Set && c.delete(conn)) {
+      if (c.size === 1) this.byUser.set(conn.user, c.values().next().value!);
+      else if (c.size === 0) this.byUser.delete(conn.user);
+    }
+    if (conn.groups === null) return;
     for (const group of conn.groups) {
       const members = this.byGroup.get(group);
       members?.delete(conn);
@@ -51,7 +60,7 @@ export class JimHub {
       const user = { userId: conn.user, nick: conn.user, status: "offline" };
       for (const other of members) other.send(dataPacket(Cmd.EXIT_GROUP_NOTIFY, { group, user: userOf(user, other.dialect) }));
     }
-    conn.groups.clear();
+    conn.groups = null;
   }
 
   /** Binds a connection to a group and sends command 9 to every connection bound to it, the joiner included. */
@@ -59,15 +68,15 @@ export class JimHub {
     let members = this.byGroup.get(group);
     if (!members) this.byGroup.set(group, (members = new Set()));
     members.add(conn);
-    conn.groups.add(group);
+    (conn.groups ??= new Set()).add(group);
     for (const member of members) member.send(joinNotify(group, user, member.dialect));
   }
 
   /** Closes every connection of a user (cmd 14 with userId, /api/user/close). */
   closeUser(userId: string): number {
-    const set = [...(this.byUser.get(userId) ?? [])];
-    for (const c of set) c.close();
-    return set.length;
+    const conns = this.connectionsOf(userId);
+    for (const c of conns) c.close();
+    return conns.length;
   }
 }
 

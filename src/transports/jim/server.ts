@@ -2,17 +2,22 @@
 // 0x01 -> J-IM TCP framing; anything else is handed to a node:http server, where an upgrade
 // with Sec-WebSocket-Key becomes a WebSocket (ws, noServer) and the rest is the HTTP API.
 // Transport code only: read a frame, dispatch, write the answer.
+//
+// Every socket gets the same three listener functions (created once per server: no closures per
+// connection; docs/performance.md "J-IM connections"), and one entry in `sockets`: for a TCP
+// connection the connection itself, which also holds its last-received time for the sweep.
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from "node:http";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
 import { cmdOf, parseBodyObject } from "../../protocol/jim-commands.js";
-import { encodeFrame, FrameDecoder, FrameError, JIM_VERSION } from "../../protocol/jim-frame.js";
+import { JIM_VERSION } from "../../protocol/jim-frame.js";
 import { CommandTable } from "./commands/index.js";
 import { joinGroupsOf, logIn } from "./commands/login.js";
-import { JimConnection, type Wire } from "./connection.js";
+import type { ConnectionHost, JimConnection } from "./connection.js";
 import type { JimDeps } from "./context.js";
 import { httpHandler } from "./http.js";
-import { dispatch } from "./session.js";
+import { TcpConnection } from "./tcp.js";
+import { WsConnection } from "./ws.js";
 
 export interface JimServerOptions {
   host: string;
@@ -24,27 +29,52 @@ export interface JimServerOptions {
   apiSecret: string | null;
 }
 
-/** Requests of one connection waiting for their turn beyond this pause its socket. */
-const MAX_QUEUED = 256;
-
-interface Inbound {
-  chain: Promise<void>;
-  queued: number;
+/** What the sweep needs of a socket: when it last received something (heartbeat, spec §4.4). */
+interface Received {
+  lastRx: number;
 }
+
+function ignore(): void {}
 
 export class JimServer {
   private readonly server: Server;
   private readonly http: HttpServer;
   private readonly wss: WebSocketServer;
-  /** Every open socket with the time it last received something (heartbeat, spec §4.4). */
-  private readonly sockets = new Map<Socket, { lastRx: number }>();
-  private readonly table = new CommandTable();
+  /** Every open socket with the time it last received something (a TcpConnection is its own entry). */
+  private readonly sockets = new Map<Socket, Received>();
+  private readonly host: ConnectionHost;
   private sweeper: NodeJS.Timeout | null = null;
+  /** The listeners every socket shares (`this` is the socket). */
+  private readonly onFirstData: (this: Socket, first: Buffer) => void;
+  private readonly onTcpData: (this: Socket, chunk: Buffer) => void;
+  private readonly onOtherData: (this: Socket) => void;
+  private readonly onSocketClose: (this: Socket) => void;
 
   constructor(
     private readonly deps: JimDeps,
     private readonly opts: JimServerOptions,
   ) {
+    this.host = { deps, table: new CommandTable(), maxBodyBytes: opts.maxBodyBytes };
+    const server = this;
+    const sockets = this.sockets;
+    this.onFirstData = function (first) {
+      server.sniff(this, first);
+    };
+    this.onTcpData = function (chunk) {
+      const conn = sockets.get(this) as TcpConnection | undefined;
+      if (!conn) return;
+      conn.lastRx = Date.now();
+      conn.data(chunk);
+    };
+    this.onOtherData = function () {
+      const s = sockets.get(this);
+      if (s) s.lastRx = Date.now();
+    };
+    this.onSocketClose = function () {
+      const s = sockets.get(this);
+      sockets.delete(this);
+      if (s instanceof TcpConnection) s.close();
+    };
     this.server = createServer((socket) => this.accept(socket));
     this.http = createHttpServer(httpHandler(deps, { apiSecret: opts.apiSecret, maxBodyBytes: opts.maxBodyBytes }));
     // Bytes that are neither 0x01 nor HTTP (spec §1.1 "none"): 400, closed.
@@ -92,60 +122,35 @@ export class JimServer {
   }
 
   private accept(socket: Socket): void {
-    const state = { lastRx: Date.now() };
-    this.sockets.set(socket, state);
-    socket.on("close", () => this.sockets.delete(socket));
-    socket.on("error", () => {}); // a reset peer is an ordinary end
-    socket.on("data", () => (state.lastRx = Date.now()));
-    socket.once("data", (first: Buffer) => {
-      if (first[0] === JIM_VERSION) return this.acceptTcp(socket, first);
-      socket.pause();
-      socket.unshift(first);
-      this.http.emit("connection", socket);
-      socket.resume();
-    });
+    this.sockets.set(socket, { lastRx: Date.now() });
+    socket.on("close", this.onSocketClose);
+    socket.on("error", ignore); // a reset peer is an ordinary end
+    socket.on("data", this.onFirstData);
   }
 
-  private acceptTcp(socket: Socket, first: Buffer): void {
-    const decoder = new FrameDecoder(this.opts.maxBodyBytes);
-    const wire: Wire = {
-      write: (cmd, json, synSeq) => void socket.write(encodeFrame(cmd, json, synSeq)),
-      buffered: () => socket.writableLength,
-      end: () => {
-        socket.end();
-        setTimeout(() => socket.destroy(), 2000).unref(); // a peer that never closes its side
-      },
-    };
-    const conn = new JimConnection("tcp", wire, () => this.deps.hub.remove(conn));
-    const inbound: Inbound = { chain: Promise.resolve(), queued: 0 };
-    const onData = (chunk: Buffer) => {
-      let frames;
-      try {
-        frames = decoder.push(chunk);
-      } catch (err) {
-        // Unknown version or command, negative or oversized length: close (spec §1.2).
-        this.deps.log.info({ reason: (err as FrameError).message, user: conn.user }, "j-im tcp frame refused; closing");
-        socket.off("data", onData);
-        conn.close();
-        return;
-      }
-      for (const f of frames) this.receive(conn, inbound, socket, f.cmd, f.body.toString("utf8"), f.synSeq);
-    };
-    socket.on("data", onData);
-    socket.on("close", () => conn.close());
-    onData(first);
+  /** The first bytes decide: J-IM TCP framing, or HTTP (the API, or a WebSocket upgrade). */
+  private sniff(socket: Socket, first: Buffer): void {
+    socket.off("data", this.onFirstData);
+    if (first[0] === JIM_VERSION) {
+      const conn = new TcpConnection(this.host, socket);
+      this.sockets.set(socket, conn);
+      socket.on("data", this.onTcpData);
+      conn.data(first);
+      return;
+    }
+    const s = this.sockets.get(socket);
+    if (s) s.lastRx = Date.now();
+    socket.on("data", this.onOtherData);
+    socket.pause();
+    socket.unshift(first);
+    this.http.emit("connection", socket);
+    socket.resume();
   }
 
   private acceptWs(ws: WebSocket, req: IncomingMessage, socket: Socket): void {
     const state = this.sockets.get(socket);
-    const wire: Wire = {
-      write: (_cmd, json) => ws.send(json),
-      buffered: () => ws.bufferedAmount,
-      end: () => ws.close(),
-    };
-    const conn = new JimConnection("ws", wire, () => this.deps.hub.remove(conn));
-    const inbound: Inbound = { chain: Promise.resolve(), queued: 0 };
-    ws.on("error", () => {});
+    const conn = new WsConnection(this.host, ws, socket);
+    ws.on("error", ignore);
     ws.on("close", () => conn.close());
     ws.on("ping", () => state && (state.lastRx = Date.now()));
     // Text and binary frames alike (spec §1.3): the payload is JSON with a mandatory "cmd".
@@ -155,34 +160,26 @@ export class JimServer {
       const text = buf.toString("utf8");
       const body = parseBodyObject(text);
       // No or an invalid "cmd" becomes -1, which has no module: the 10017 reply.
-      this.receive(conn, inbound, socket, cmdOf(body) ?? -1, text, 0, body);
+      conn.receive(cmdOf(body) ?? -1, text, 0, body);
     });
-    this.autoLogin(conn, inbound, req);
+    this.autoLogin(conn, req);
   }
 
   /** `?username=&password=` / `?token=` on the upgrade URL logs in at once (spec §1.3, demo hook). */
-  private autoLogin(conn: JimConnection, inbound: Inbound, req: IncomingMessage): void {
+  private autoLogin(conn: JimConnection, req: IncomingMessage): void {
     const q = new URL(req.url ?? "/", "http://jim.invalid").searchParams;
     const userId = q.get("username") ?? q.get("userId") ?? q.get("userid") ?? q.get("loginname");
     if (userId === null) return;
     const request = { userId, password: q.get("password") ?? undefined, token: q.get("token") ?? undefined, v2: q.has("loginname") };
-    inbound.chain = inbound.chain.then(async () => {
-      const result = await logIn(this.deps, conn, request);
-      conn.reply(result.reply);
-      if (!result.ok) return conn.reply("close");
-      await joinGroupsOf(this.deps, conn);
-    }).catch((err) => this.deps.log.error({ err }, "j-im auto-login failed"));
-  }
-
-  /** Requests of one connection run one after another, in arrival order. */
-  private receive(conn: JimConnection, inbound: Inbound, socket: Socket, cmd: number, raw: string, synSeq: number, body?: Record<string, unknown> | null): void {
-    if (conn.closed) return;
-    if (++inbound.queued > MAX_QUEUED) socket.pause();
-    inbound.chain = inbound.chain
-      .then(() => (conn.closed ? undefined : dispatch(this.deps, this.table, conn, cmd, raw, synSeq, body)))
-      .catch((err) => this.deps.log.error({ err }, "j-im dispatch failed"))
-      .finally(() => {
-        if (--inbound.queued === MAX_QUEUED) socket.resume();
-      });
+    conn.exclusive(async () => {
+      try {
+        const result = await logIn(this.deps, conn, request);
+        conn.reply(result.reply);
+        if (!result.ok) return conn.reply("close");
+        await joinGroupsOf(this.deps, conn);
+      } catch (err) {
+        this.deps.log.error({ err }, "j-im auto-login failed");
+      }
+    });
   }
 }

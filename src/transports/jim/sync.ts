@@ -12,15 +12,20 @@ export class DeviceSync {
   private start: number;
   /** True while entries after `start` may exist that the device has not been given. */
   private pending = true;
-  /** Entries after `start` already given (pushed or fetched). */
-  private readonly given = new Set<number>();
+  /** Entries after `start` already given (pushed or fetched); null while there are none. */
+  private given: Set<number> | null = null;
 
   constructor(
     start: number,
-    /** Moves the stored cursor (core.cursors.advance for this user and device). */
-    private readonly advance: (seq: number) => void,
+    /** Moves the stored cursor (core.cursors.advance for this user and device); see also CursorSync. */
+    private readonly advance: ((seq: number) => void) | null = null,
   ) {
     this.start = start;
+  }
+
+  /** The cursor moved to `seq`. */
+  protected moved(seq: number): void {
+    this.advance?.(seq);
   }
 
   /** Where a fetch of the backlog starts. */
@@ -30,11 +35,11 @@ export class DeviceSync {
 
   /** At login: nothing after the cursor, so live pushes may move it directly. */
   noBacklog(): void {
-    if (this.given.size === 0) this.pending = false;
+    if (this.given === null) this.pending = false;
   }
 
   has(seq: number): boolean {
-    return seq <= this.start || this.given.has(seq);
+    return seq <= this.start || (this.given !== null && this.given.has(seq));
   }
 
   /** A live push (or an entry with nothing to show) reached the device. */
@@ -42,10 +47,10 @@ export class DeviceSync {
     if (seq <= this.start) return;
     if (!this.pending) {
       this.start = seq;
-      this.advance(seq);
+      this.moved(seq);
       return;
     }
-    this.given.add(seq);
+    (this.given ??= new Set()).add(seq);
   }
 
   /**
@@ -53,12 +58,13 @@ export class DeviceSync {
    * nothing more exists) and returned the ones `picked`. Moves the cursor over the covered prefix.
    */
   fetched(items: InboxItem[], picked: InboxItem[], covered: (item: InboxItem) => boolean, complete: boolean): void {
-    for (const item of picked) this.given.add(item.inboxSeq);
+    const given = (this.given ??= new Set());
+    for (const item of picked) given.add(item.inboxSeq);
     let to = this.start;
     let all = true;
     for (const item of items) {
       if (item.inboxSeq <= to) continue;
-      if (!this.given.has(item.inboxSeq) && !covered(item)) {
+      if (!given.has(item.inboxSeq) && !covered(item)) {
         all = false;
         break;
       }
@@ -66,15 +72,32 @@ export class DeviceSync {
     }
     if (all && complete) {
       // The whole backlog is given: later live pushes move the cursor themselves.
-      for (const seq of this.given) to = Math.max(to, seq);
-      this.given.clear();
+      for (const seq of given) to = Math.max(to, seq);
+      this.given = null;
       this.pending = false;
     } else {
-      for (const seq of this.given) if (seq <= to) this.given.delete(seq);
+      for (const seq of given) if (seq <= to) given.delete(seq);
+      if (given.size === 0) this.given = null;
     }
     if (to > this.start) {
       this.start = to;
-      this.advance(to);
+      this.moved(to);
     }
+  }
+}
+
+/** A DeviceSync that moves its user's stored cursor itself (no closure per connection). */
+export class CursorSync extends DeviceSync {
+  constructor(
+    start: number,
+    private readonly cursors: { advance(userId: string, device: string, seq: number): void },
+    private readonly userId: string,
+    private readonly device: string,
+  ) {
+    super(start);
+  }
+
+  protected override moved(seq: number): void {
+    this.cursors.advance(this.userId, this.device, seq);
   }
 }

@@ -2,12 +2,15 @@
 import { Cmd, dataPacket } from "../../../protocol/jim-commands.js";
 import type { JimCommand } from "../context.js";
 
+/** The same reply every time (sent as is, never changed). */
+const REPLY = dataPacket(Cmd.HEARTBEAT, { hbbyte: -128 });
+
 export const heartbeat: JimCommand = {
   cmd: Cmd.HEARTBEAT,
   reply: Cmd.HEARTBEAT,
   failCode: 10017,
   beforeLogin: true,
   handle(_deps, call) {
-    call.reply(dataPacket(Cmd.HEARTBEAT, { hbbyte: -128 }));
+    call.reply(REPLY);
   },
 };

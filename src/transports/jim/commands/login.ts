@@ -5,7 +5,7 @@
 import { Cmd, LOGIN_ALIASES, LOGIN_FIELDS, loginSchema, parseRequest, statusPacket, type Packet } from "../../../protocol/jim-commands.js";
 import type { JimConnection } from "../connection.js";
 import type { JimCommand, JimDeps } from "../context.js";
-import { DeviceSync } from "../sync.js";
+import { CursorSync } from "../sync.js";
 
 /** A J-IM user id is an XMPP local part (RFC 7622 §3.3.1 forbids these characters). */
 export const USER_ID = /^[^\s"&'/:<>@]{1,64}$/;
@@ -35,7 +35,7 @@ export async function logIn(deps: JimDeps, conn: JimConnection, req: LoginReques
     conn.dialect = req.v2 ? "v2" : "v3";
     const key = conn.deviceKey;
     const start = await deps.core.openDevice(userId, key);
-    conn.sync = new DeviceSync(start, (seq) => deps.core.cursors.advance(userId, key, seq));
+    conn.sync = new CursorSync(start, deps.core.cursors, userId, key);
     if (conn.closed) return failed; // went away while its cursor was read
     deps.hub.add(conn);
     const waiting = await deps.core.store.inboxAfter(userId, start, 1);

@@ -1,0 +1,73 @@
+// A J-IM connection over TCP framing (spec §1.2): reads frames, writes frames. The server's one
+// shared 'data' listener hands it every read (server.ts); a partial frame is all it keeps
+// between reads, and only while one is partial.
+import type { Socket } from "node:net";
+import { encodeFrame, FrameError, readFrames, type FrameSink } from "../../protocol/jim-frame.js";
+import { JimConnection, type ConnectionHost, type Protocol } from "./connection.js";
+
+/** A peer that never closes its side of an ended connection is destroyed after this. */
+const END_GRACE_MS = 2000;
+
+function destroy(socket: Socket): void {
+  socket.destroy();
+}
+
+export class TcpConnection extends JimConnection implements FrameSink {
+  /** When it last received something (heartbeat timeout, spec §4.4). */
+  lastRx = Date.now();
+  /** The start of a frame not yet complete. */
+  private partial: Buffer | null = null;
+
+  constructor(
+    host: ConnectionHost,
+    readonly socket: Socket,
+  ) {
+    super(host);
+  }
+
+  get protocol(): Protocol {
+    return "tcp";
+  }
+
+  /** What one read returned. */
+  data(chunk: Buffer): void {
+    if (this.closed) return;
+    const b = this.partial === null ? chunk : Buffer.concat([this.partial, chunk]);
+    let used: number;
+    try {
+      used = readFrames(b, this.host.maxBodyBytes, this);
+    } catch (err) {
+      // Unknown version or command, negative or oversized length: close (spec §1.2).
+      this.log.info({ reason: (err as FrameError).message, user: this.user }, "j-im tcp frame refused; closing");
+      this.partial = null;
+      this.close();
+      return;
+    }
+    this.partial = used === b.length || this.closed ? null : b.subarray(used);
+  }
+
+  frame(cmd: number, synSeq: number, body: Buffer): void {
+    this.receive(cmd, body.toString("utf8"), synSeq);
+  }
+
+  protected write(command: number, json: string, synSeq: number): void {
+    this.socket.write(encodeFrame(command, json, synSeq));
+  }
+
+  buffered(): number {
+    return this.socket.writableLength;
+  }
+
+  protected endWire(): void {
+    this.socket.end();
+    setTimeout(destroy, END_GRACE_MS, this.socket).unref();
+  }
+
+  protected pauseInput(): void {
+    this.socket.pause();
+  }
+
+  protected resumeInput(): void {
+    this.socket.resume();
+  }
+}
