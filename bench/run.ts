@@ -11,7 +11,7 @@
 //   BENCH_FANOUT_MEMBERS=1000 BENCH_FANOUT_MESSAGES=20  BENCH_OFFLINE_PENDING=10000
 //   BENCH_PROFILE=1      also profile tlim (node --cpu-prof) on the component path; summaries go
 //                        into latest.json, raw .cpuprofile files into bench/results/profiles/
-//   BENCH_EXPERIMENTS=cork,iqonly,…  also run the component path with not-yet-applied
+//   BENCH_EXPERIMENTS=nodelay          also run the component path with not-yet-applied
 //                        optimisations (bench/experiments.ts), for before/after figures
 //   BENCH_QUIET_GATE=0   do not wait for a quiet machine before each run
 //   TLIM_BENCH_MYSQL_URL=mysql://root@127.0.0.1:3306/test
