@@ -4,6 +4,7 @@ import { fork, spawnSync, type ChildProcess } from "node:child_process";
 import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { raiseFdLimit, type FdLimit } from "./fd-limit.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const BENCH_DIR = join(here, "..");
@@ -17,6 +18,8 @@ export interface TlimChild {
   /** What the experiments said when applied (e.g. not applicable). */
   notes: string[];
   proc: ChildProcess;
+  /** Its open-files limit when `nofile` was asked (raised for this process only). */
+  fdLimit: FdLimit | null;
   stats(): Promise<ChildStats>;
   /** Clean stop; resolves with the written .cpuprofile path when profiling. */
   stop(): Promise<string | null>;
@@ -41,7 +44,7 @@ process.on("exit", () => {
 
 export async function startTlimChild(
   overrides: Record<string, unknown>,
-  opts: { profileDir?: string; experiments?: string[]; name?: string; compiled?: boolean } = {},
+  opts: { profileDir?: string; experiments?: string[]; name?: string; compiled?: boolean; nofile?: number; execArgv?: string[] } = {},
 ): Promise<TlimChild> {
   // `compiled`: run the tsc output in bench/.build (see buildForProfile) without tsx, so that a
   // profile has real line numbers (tsx's output puts a module on one line).
@@ -53,6 +56,7 @@ export async function startTlimChild(
     // one fixed name would let it overwrite the main thread's. Default names end .<pid>.<tid>.
     execArgv.push("--cpu-prof", `--cpu-prof-dir=${opts.profileDir}`);
   }
+  execArgv.push(...(opts.execArgv ?? []));
   const proc = fork(entry, [], {
     cwd: REPO_DIR,
     execArgv,
@@ -61,6 +65,9 @@ export async function startTlimChild(
   });
   live.add(proc);
   proc.once("exit", () => live.delete(proc));
+  // `nofile`: this child's open-files limit (scenario 6 holds a socket per J-IM connection), set
+  // while it is still booting; never the bench's own limit nor the system's.
+  const fdLimit = opts.nofile ? raiseFdLimit(proc.pid!, opts.nofile) : null;
 
   const ready = await new Promise<{ httpUrl: string; jimPort?: number | null; notes?: string[] }>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error("tlim child did not start within 30 s")), 30_000);
@@ -85,6 +92,7 @@ export async function startTlimChild(
     jimPort: ready.jimPort ?? null,
     notes: ready.notes ?? [],
     proc,
+    fdLimit,
     stats: () =>
       new Promise((resolve, reject) => {
         const t = setTimeout(() => reject(new Error("no stats from tlim child")), 5000);
