@@ -77,7 +77,20 @@ export const unknownCommandPacket = (): Packet => statusPacket(Cmd.UNKNOWN, 1001
  * not depend on either; it keeps our frames byte-identical to the spec's examples.
  */
 export function jimJson(value: unknown): string {
+  if (typeof value === "object" && value !== null) {
+    const fixed = FIXED_JSON.get(value);
+    if (fixed !== undefined) return fixed;
+  }
   return JSON.stringify(sortKeys(value));
+}
+
+const FIXED_JSON = new WeakMap<object, string>();
+
+/** A packet sent as it is, again and again (the heartbeat reply): frozen, its JSON made once. */
+export function fixedPacket(packet: Packet): Packet {
+  for (const v of Object.values(packet)) if (typeof v === "object" && v !== null) Object.freeze(v);
+  FIXED_JSON.set(Object.freeze(packet), JSON.stringify(sortKeys(packet)));
+  return packet;
 }
 
 function sortKeys(value: unknown): unknown {

@@ -1,9 +1,9 @@
 // Heartbeat 13 -> 13 (spec §2.12): any body (the Java client sends the single byte 0x80).
-import { Cmd, dataPacket } from "../../../protocol/jim-commands.js";
+import { Cmd, dataPacket, fixedPacket } from "../../../protocol/jim-commands.js";
 import type { JimCommand } from "../context.js";
 
-/** The same reply every time (sent as is, never changed). */
-const REPLY = dataPacket(Cmd.HEARTBEAT, { hbbyte: -128 });
+/** The same reply every time: its JSON is made once. */
+const REPLY = fixedPacket(dataPacket(Cmd.HEARTBEAT, { hbbyte: -128 }));
 
 export const heartbeat: JimCommand = {
   cmd: Cmd.HEARTBEAT,
