@@ -10,6 +10,8 @@ export interface FdLimit {
   hard: number;
   /** Set when the limit could not be raised to what was asked: why. */
   note: string;
+  /** The same, short: "not root", "root without CAP_SYS_RESOURCE", … */
+  why: string;
 }
 
 /** Soft and hard RLIMIT_NOFILE of a process, from /proc (Linux). */
@@ -61,14 +63,18 @@ export function openFds(pid: number): number {
 export function raiseFdLimit(pid: number, want: number): FdLimit {
   const target = Math.min(want, nrOpen());
   const before = fdLimitOf(pid);
-  if (before && before.soft >= target) return { ...before, note: "" };
+  if (before && before.soft >= target) return { ...before, note: "", why: "" };
   const r = spawnSync("prlimit", [`--pid=${pid}`, `--nofile=${target}:${target}`], { encoding: "utf8" });
   const after = fdLimitOf(pid) ?? before ?? { soft: 0, hard: 0 };
-  if (after.soft >= target) return { ...after, note: "" };
+  if (after.soft >= target) return { ...after, note: "", why: "" };
   // Not root: at least the soft limit can go up to the hard one.
   if (after.soft < after.hard) spawnSync("prlimit", [`--pid=${pid}`, `--nofile=${after.hard}:${after.hard}`], { encoding: "utf8" });
   const last = fdLimitOf(pid) ?? after;
   const why = r.error ? `prlimit not runnable (${(r.error as NodeJS.ErrnoException).code})` : (r.stderr || `prlimit exited ${r.status}`).trim().split("\n")[0];
   const who = whyRefused();
-  return { ...last, note: `open-files limit stays ${last.soft} (hard ${last.hard}; asked ${target}: ${why}${who ? `; ${who}` : ""})` };
+  return {
+    ...last,
+    note: `open-files limit stays ${last.soft} (hard ${last.hard}; asked ${target}: ${why}${who ? `; ${who}` : ""})`,
+    why: who.startsWith("root, but without") ? "root without CAP_SYS_RESOURCE" : who || why,
+  };
 }

@@ -156,7 +156,7 @@ export async function runJim(o: { warmupS: number; measureS: number }): Promise<
     ];
     const [planned, boundBy] = bounds.reduce((a, b) => (b[0] < a[0] ? b : a));
     const limitNotes = [...(child.fdLimit?.note ? [child.fdLimit.note] : []), ...fleet.fdLimits.filter((l) => l.note).map((l) => l.note)];
-    if (planned < target) progress(`J-IM: only ${planned.toLocaleString("en-US")} connections possible, bounded by ${boundBy}${limitNotes.length ? ` (${limitNotes[0]})` : ""}`);
+    if (planned < target) progress(`J-IM: only ${planned.toLocaleString("en-US")} connections possible, bounded by ${boundBy}${limitNotes.length ? `: ${limitNotes[0]}` : ""}`);
     progress(`J-IM: limits: tlim nofile ${tlimFds}, drivers nofile ${driverFds}, ${ports} ephemeral ports × ${sourceAddrs} source addresses, somaxconn ${somaxconn}, ${inFlight} logins in flight`);
 
     await sleep(1000);
@@ -245,11 +245,12 @@ export async function runJim(o: { warmupS: number; measureS: number }): Promise<
     // tlim CPU above idle per heartbeat sent in the window (each is answered: hbReplies ≈ hbSent).
     const heartbeatUs = hbSent > 0 ? (((hbCpu - idleCpu) / 100) * hbWindowS * 1e6) / hbSent : 0;
     const firstError = Object.entries(errors).sort((a, b) => b[1] - a[1])[0];
-    const boundNote = boundBy.startsWith("tlim") ? child.fdLimit?.note : boundBy.startsWith("the drivers") ? fleet.fdLimits.find((l) => l.note)?.note : "";
+    const boundLimit = boundBy.startsWith("tlim") ? child.fdLimit : boundBy.startsWith("the drivers") ? fleet.fdLimits.find((l) => l.note) : null;
+    const boundNote = boundLimit?.why ? `hard limit, raising it refused: ${boundLimit.why}` : "";
     const stopped =
       connected < target
         ? planned < target && connected >= planned
-          ? `target ${target.toLocaleString("en-US")} not reached: bounded by ${boundBy}${boundNote ? `: ${boundNote}` : ""}`
+          ? `target ${target.toLocaleString("en-US")} not reached: bounded by ${boundBy}${boundNote ? `, ${boundNote}` : ""}`
           : `target ${target.toLocaleString("en-US")} not reached: ${failedLogins} logins failed, most often: ${firstError?.[0]} (${firstError?.[1]}×)`
         : "";
     progress(
