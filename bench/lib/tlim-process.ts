@@ -57,6 +57,8 @@ export async function startTlimChild(
     execArgv.push("--cpu-prof", `--cpu-prof-dir=${opts.profileDir}`);
   }
   execArgv.push(...(opts.execArgv ?? []));
+  // BENCH_TLIM_NODE_ARGS: extra node flags for tlim only (e.g. GC sizing), to compare settings.
+  execArgv.push(...(process.env.BENCH_TLIM_NODE_ARGS ?? "").split(" ").filter(Boolean));
   const proc = fork(entry, [], {
     cwd: REPO_DIR,
     execArgv,

@@ -304,6 +304,19 @@ export function describeStoreContract(
       expect(await store.history(chatConvId("x", "y"), 0, 2)).toEqual({ total: 0, items: [] });
     });
 
+    it("keeps SQL metacharacters as data (statements are sent several at a time on MySQL)", async () => {
+      const evil = ["x'); DROP TABLE messages; --", "a\\'; DELETE FROM inbox; #", "?; ??", "b\"; SELECT 1; /*"];
+      const out = await store.commitBatch(evil.map((msgId) => chat("alice", `bob${msgId.length}`, { msgId, body: JSON.stringify([{ text: msgId }]) })));
+      expect(out.map((x) => x.status)).toEqual(evil.map(() => "stored"));
+      for (const msgId of evil) {
+        const m = await store.findMessage("alice", msgId);
+        expect(m?.msgId).toBe(msgId);
+        expect(JSON.parse(m!.body)).toEqual([{ text: msgId }]);
+      }
+      expect((await store.commitBatch([chat("alice", "bob", { msgId: evil[0] })]))[0]!.status).toBe("duplicate");
+      expect((await allInbox("alice")).length).toBe(evil.length);
+    });
+
     it("round-trips emoji and CJK (utf8mb4), and keeps distinct ids distinct", async () => {
       const text = "😀 中文 🎉";
       await store.sessionCreate(sessionOf("emo", "alice", { sessionName: text, sessionPic: "pic-😀" }), [
