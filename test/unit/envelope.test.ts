@@ -75,6 +75,24 @@ describe("decodeEnvelope", () => {
     expect(codeOf(() => decodeEnvelope(JSON.stringify({ ...base, msg_id: "x".repeat(65), body: [{ text: "x" }] })))).toBe("error-000");
     expect(codeOf(() => decodeEnvelope(JSON.stringify({ ...base, msg_id: "", body: [{ text: "x" }] })))).toBe("error-000");
   });
+
+  it("decides every field the same on the all-strings fast path and through the schema", () => {
+    // Each pair differs only in whether one field needs the schema (a number to coerce).
+    const limits = { compress: 20, encode: 20, encrypt: 50, version: 10, msg_from: 64, msg_to: 64, msg_id: 64, msg_time: 20 } as const;
+    for (const [key, max] of Object.entries(limits)) {
+      const atLimit = decodeEnvelope(JSON.stringify({ ...base, [key]: "7".repeat(max), body: [{ text: "x" }] }));
+      const coerced = decodeEnvelope(JSON.stringify({ ...base, [key]: Number("7".repeat(Math.min(max, 15))), body: [{ text: "x" }] }));
+      expect(atLimit[key as keyof typeof atLimit]).toBe("7".repeat(max));
+      expect(coerced[key as keyof typeof coerced]).toBe("7".repeat(Math.min(max, 15)));
+      expect(Object.keys(atLimit).sort()).toEqual(Object.keys(coerced).sort());
+      expect(codeOf(() => decodeEnvelope(JSON.stringify({ ...base, [key]: "7".repeat(max + 1), body: [{ text: "x" }] })))).toBe("error-000");
+      expect(codeOf(() => decodeEnvelope(JSON.stringify({ ...base, [key]: null, body: [{ text: "x" }] })))).toBe("error-000");
+      expect(codeOf(() => decodeEnvelope(JSON.stringify({ ...base, [key]: { a: 1 }, body: [{ text: "x" }] })))).toBe("error-000");
+    }
+    expect(decodeEnvelope(JSON.stringify({ ...base, msg_to: true, body: [{ text: "x" }] })).msg_to).toBe("true");
+    expect(codeOf(() => decodeEnvelope(JSON.stringify({ ...base, msg_type: "MTT-".repeat(6), body: [{ text: "x" }] })))).toBe("error-001");
+    expect(codeOf(() => decodeEnvelope(JSON.stringify({ ...base, msg_type: null, body: [{ text: "x" }] })))).toBe("error-001");
+  });
 });
 
 describe("msgClassOf", () => {

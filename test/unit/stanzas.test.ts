@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { encodeBody, encodeEnvelope, normaliseBody } from "../../src/protocol/envelope.js";
 import type { StoredMessage } from "../../src/store/types.js";
-import { deliveryStanza, envelopeText } from "../../src/transports/xmpp/stanzas.js";
+import { deliveryStanza, envelopeText, receiptStanza } from "../../src/transports/xmpp/stanzas.js";
 import xml, { Parser, type Element } from "@xmpp/xml";
 import { conversationNode } from "../../src/core/conversation.js";
 
@@ -78,5 +78,14 @@ describe("deliveryStanza", () => {
       expect(parsed.attrs.id).toBe(m.msgId);
       expect(parsed.attrs.to).toBe(to);
     }
+  });
+});
+
+describe("receiptStanza", () => {
+  it("writes what the element tree would, escapes included", () => {
+    const original = xml("message", { from: "a'b@example/r&1", to: "b\"<c>@im.example", id: "id<&>\"'" });
+    const text = receiptStanza(original);
+    expect(text).toBe(xml("message", { from: original.attrs.to, to: original.attrs.from }, xml("received", { xmlns: "urn:xmpp:receipts", id: original.attrs.id })).toString());
+    expect(parse(text).getChild("received")?.attrs.id).toBe(original.attrs.id);
   });
 });

@@ -17,7 +17,7 @@ export const dissolve: MessageHandler = {
       throw ImError.forbidden(`only the session owner '${session.sessionUser}' may dissolve session '${sessionId}'`);
     }
     const outcome = await ctx.commit({
-      ...messageColumns({ ...env, msg_to: env.msg_to || sessionId }),
+      ...messageColumns(env, env.msg_to || sessionId),
       convId: sessionConvId(sessionId),
       sessionId,
       recipients: { sessionMembersOf: sessionId },

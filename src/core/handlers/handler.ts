@@ -22,11 +22,11 @@ export interface MessageHandler {
 }
 
 /** The stored columns every message takes from its envelope. */
-export function messageColumns(env: Envelope) {
+export function messageColumns(env: Envelope, msgTo: string) {
   return {
     msgId: env.msg_id,
     msgFrom: env.msg_from,
-    msgTo: env.msg_to,
+    msgTo,
     msgType: env.msg_type,
     msgTime: env.msg_time,
     body: encodeBody(env.body),

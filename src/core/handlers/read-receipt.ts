@@ -31,7 +31,7 @@ export const readReceipt: MessageHandler = {
       const convId = chatConvId(reader, peer);
       const reads = await readsFor(ctx, convId, reader, ids, status);
       const outcome = await ctx.commit({
-        ...messageColumns({ ...env, msg_to: peer }), convId, sessionId: null,
+        ...messageColumns(env, peer), convId, sessionId: null,
         recipients: peer === reader ? [reader] : [peer, reader], hidden: true, effects: { reads },
       });
       if (outcome.status === "rejected") throw ImError.internal();
@@ -41,7 +41,7 @@ export const readReceipt: MessageHandler = {
     const convId = sessionConvId(sessionId);
     const reads = await readsFor(ctx, convId, reader, ids, status);
     const outcome = await ctx.commit({
-      ...messageColumns({ ...env, msg_to: env.msg_to || sessionId }), convId, sessionId,
+      ...messageColumns(env, env.msg_to || sessionId), convId, sessionId,
       recipients: { sessionMembersOf: sessionId }, hidden: true, effects: { reads },
     });
     if (outcome.status === "rejected") throw rejection(outcome.reason, reader, sessionId);

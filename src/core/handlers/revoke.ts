@@ -43,7 +43,7 @@ export const revoke: MessageHandler = {
     const pending = targets.filter((m) => !m.revoked);
     if (pending.length === 0) return { kind: "duplicate", message: targets[0]! };
     const outcome = await ctx.commit({
-      ...messageColumns({ ...env, msg_to: peer ?? (env.msg_to || sessionId!) }),
+      ...messageColumns(env, peer ?? (env.msg_to || sessionId!)),
       convId,
       sessionId,
       recipients: sessionId !== null ? { sessionMembersOf: sessionId } : peer === sender ? [sender] : [peer!, sender],

@@ -23,7 +23,7 @@ export async function storeSessionMessage(ctx: HandlerContext, inbound: Inbound)
   const sessionId = resolveSessionId(inbound);
   const env = inbound.envelope;
   const outcome = await ctx.commit({
-    ...messageColumns({ ...env, msg_to: env.msg_to || sessionId }),
+    ...messageColumns(env, env.msg_to || sessionId),
     convId: sessionConvId(sessionId),
     sessionId,
     recipients: { sessionMembersOf: sessionId },

@@ -23,7 +23,8 @@ export class XmppInbound {
     private readonly core: ImCore,
     private readonly delivery: XmppDelivery,
     private readonly domains: Domains,
-    private readonly send: (el: Element) => Promise<void>,
+    /** An element, or stanza text already escaped (XmppLink.sendRaw). */
+    private readonly send: (el: Element | string) => Promise<void>,
     private readonly opts: InboundOptions,
     private readonly log: Logger,
   ) {}

@@ -30,7 +30,7 @@ export class XmppTransport {
   constructor(core: ImCore, opts: XmppTransportOptions, log: Logger) {
     const domains: Domains = { component: opts.domain, users: opts.userDomain };
     this.link = new XmppLink(opts, log.child({ part: "xmpp-link" }));
-    const send = (el: Element) => this.link.send(el);
+    const send = (el: Element | string) => (typeof el === "string" ? this.link.sendRaw(el) : this.link.send(el));
     this.delivery = new XmppDelivery(core, domains, this.link, log.child({ part: "xmpp-delivery" }));
     this.inbound = new XmppInbound(core, this.delivery, domains, send, { maxBodyChars: opts.maxBodyChars }, log.child({ part: "xmpp-in" }));
     core.addSink(this.delivery);

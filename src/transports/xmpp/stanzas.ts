@@ -108,10 +108,11 @@ export function errorStanza(original: Element, err: ImError): Element {
   );
 }
 
-/** XEP-0184 receipt, sent to the sender after its message is committed. */
-export function receiptStanza(original: Element): Element {
+/** XEP-0184 receipt, sent to the sender after its message is committed (one per message: as
+ * text, like the deliveries). */
+export function receiptStanza(original: Element): string {
   const { from, to, id } = original.attrs as Record<string, string>;
-  return xml("message", { from: to, to: from }, xml("received", { xmlns: NS.receipts, id }));
+  return `<message from="${escapeXml(to)}" to="${escapeXml(from)}"><received xmlns="${NS.receipts}" id="${escapeXml(id)}"/></message>`;
 }
 
 /** A copy of a body-less stanza (chat state, marker, receipt) re-addressed through C. */
