@@ -130,6 +130,25 @@ describe("MySQL/MariaDB schema and connection", () => {
       }
     }));
 
+  it("recreates counter rows deleted behind its back (it remembers which rows exist)", () =>
+    withDb(async ({ url }) => {
+      const store = await openStore(url, { migrate: true });
+      try {
+        await store.commitBatch([chat("a", "b"), chat("c", "d")]); // the store now knows these counter rows
+        // A manual purge of one conversation and its users' inbox heads, rows and counters.
+        await raw(url, async (c) => {
+          await c.query("DELETE FROM inbox WHERE user_id IN ('a', 'b')");
+          await c.query("DELETE FROM messages WHERE conv_id = ?", [chatConvId("a", "b")]);
+          await c.query("DELETE FROM conversations WHERE conv_id = ?", [chatConvId("a", "b")]);
+          await c.query("DELETE FROM user_inbox WHERE user_id IN ('a', 'b')");
+        });
+        const out = await store.commitBatch([chat("a", "b"), chat("c", "d")]);
+        expect(out.map((o) => o.status === "stored" && [o.message.seq, o.inbox.map((r) => r.inboxSeq)])).toEqual([[1, [1, 1]], [2, [2, 2]]]);
+      } finally {
+        await store.close();
+      }
+    }));
+
   it("fails fast when the server cannot be reached", async () => {
     const started = Date.now();
     await expect(openStore("mysql://root@127.0.0.1:1/nope")).rejects.toThrow(/cannot open database/);

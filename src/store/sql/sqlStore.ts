@@ -63,8 +63,27 @@ const INSERT_CHUNK = 1000;
 const DUPLICATE_RETRIES = 1;
 const TRANSIENT_RETRIES = 3;
 
+/**
+ * Counter rows (conversations, user_inbox) this process has seen committed. They are never
+ * deleted, so a known row needs no insert before it is locked: a batch of known conversations
+ * locks with one SELECT … FOR UPDATE per table. Another instance's new rows are simply unknown
+ * here (and inserted-if-missing as before); the set is emptied when it grows past `max`.
+ */
+class KnownCounters {
+  private readonly ids = new Set<string>();
+  constructor(private readonly max = 500_000) {}
+  has(table: string, id: string): boolean {
+    return this.ids.has(`${table}\u0000${id}`);
+  }
+  addAll(table: string, ids: readonly string[]): void {
+    if (this.ids.size + ids.length > this.max) this.ids.clear();
+    for (const id of ids) this.ids.add(`${table}\u0000${id}`);
+  }
+}
+
 export class SqlStore implements Store {
   private readonly dialect: Dialect;
+  private readonly known = new KnownCounters();
 
   constructor(private readonly ds: DataSource) {
     this.dialect = dialectFor(ds);
@@ -82,8 +101,12 @@ export class SqlStore implements Store {
     let transients = 0;
     for (;;) {
       const now = Date.now();
+      const seen: Seen = { conversations: [], user_inbox: [] };
       try {
-        return await this.dialect.run(() => commitProgram(this.dialect, batch, now, locked), { tx: true });
+        const out = await this.dialect.run(() => commitProgram(this.dialect, batch, now, locked, this.known, seen), { tx: true });
+        this.known.addAll("conversations", seen.conversations);
+        this.known.addAll("user_inbox", seen.user_inbox);
+        return out;
       } catch (err) {
         if (this.dialect.isDuplicateKey(err) && duplicates++ < DUPLICATE_RETRIES) continue;
         if (this.dialect.isTransient(err) && transients++ < TRANSIENT_RETRIES) continue;
@@ -517,7 +540,14 @@ function planBatch(batch: readonly NewMessage[]): Plan {
  *   3. every write, with the commit.
  * A 1:1 batch is two round trips on MySQL (`START TRANSACTION` rides with step 1).
  */
-function* commitProgram(d: Dialect, batch: readonly NewMessage[], now: number, locked: () => void): Program<CommitOutcome[]> {
+function* commitProgram(
+  d: Dialect,
+  batch: readonly NewMessage[],
+  now: number,
+  locked: () => void,
+  known: KnownCounters,
+  seen: Seen,
+): Program<CommitOutcome[]> {
   const outcomes: CommitOutcome[] = new Array(batch.length);
   const plan = planBatch(batch);
   const firsts = plan.firsts.map((i) => batch[i]!);
@@ -529,7 +559,7 @@ function* commitProgram(d: Dialect, batch: readonly NewMessage[], now: number, l
   const sessions = sessionStmts(d, sessionIds);
   // Counters of every first occurrence (a duplicate's rows exist already; locking them is harmless).
   const early = sessionIds.length === 0
-    ? counterLocks(d, batch, plan.firsts, (i) => batch[i]!.recipients as readonly string[], now)
+    ? counterLocks(d, batch, plan.firsts, (i) => batch[i]!.recipients as readonly string[], now, known)
     : null;
   const step1 = yield* many([...dedupe, ...sessions, ...(early?.stmts ?? [])]);
   const existing = readExisting(step1.slice(0, dedupe.length));
@@ -552,10 +582,19 @@ function* commitProgram(d: Dialect, batch: readonly NewMessage[], now: number, l
     if (early) {
       counters = early.read(step1.slice(dedupe.length + sessions.length));
     } else {
-      const locks = counterLocks(d, batch, accepted, (i) => recipients.get(i)!, now);
+      const locks = counterLocks(d, batch, accepted, (i) => recipients.get(i)!, now, known);
       counters = locks.read(yield* many(locks.stmts));
     }
+    if (counters.missing.length > 0) {
+      // A row believed to exist was not there (never, unless deleted by hand): insert and lock
+      // those now; any lock-order conflict this causes ends in a deadlock error and a retry.
+      const repair = counterLocks(d, batch, accepted, (i) => recipients.get(i)!, now, null);
+      counters = repair.read(yield* many(repair.stmts));
+      if (counters.missing.length > 0) throw new Error(`counter rows missing after insert: ${counters.missing.join(", ")}`);
+    }
     const { convSeq, inboxSeq } = counters;
+    seen.conversations = [...convSeq.keys()];
+    seen.user_inbox = [...inboxSeq.keys()];
     locked();
 
     // Number in memory, in batch order.
@@ -584,7 +623,6 @@ function* commitProgram(d: Dialect, batch: readonly NewMessage[], now: number, l
     // Step 3. Messages, inbox entries, the counters (rows exist and are locked: multi-row UPDATEs
     // of last_seq), the conversation lists, then the effects in batch order (a revoke may name a
     // message stored earlier in the same batch); committed with the last of them.
-    const kindOf = kinds(batch, accepted);
     const writes: Stmt[] = [];
     for (const chunk of chunkRows(messageRows, maxRows(d, MSG_COLS.length), d.maxStatementBytes)) {
       writes.push({ sql: d.insert("messages", MSG_COLS, chunk.length), params: flatten(chunk) });
@@ -593,10 +631,8 @@ function* commitProgram(d: Dialect, batch: readonly NewMessage[], now: number, l
       writes.push({ sql: d.insert("inbox", INBOX_COLS, chunk.length), params: flatten(chunk) });
     }
     writes.push(
-      ...upsertRows(d, "conversations", CONV_COLS, ["conv_id"], { last_seq: "new", updated_at: "new" },
-        sortedUnique(convIds).map((id) => [id, kindOf.get(id), convSeq.get(id), now, now])),
-      ...upsertRows(d, "user_inbox", USER_INBOX_COLS, ["user_id"], { last_seq: "new" },
-        sortedUnique(users).map((id) => [id, inboxSeq.get(id)])),
+      ...updateCounters("conversations", "conv_id", sortedUnique(convIds), convSeq, now),
+      ...updateCounters("user_inbox", "user_id", sortedUnique(users), inboxSeq, null),
       ...touchConversations(d, accepted.map((i) => batch[i]!), now),
       ...effectStmts(d, batch, accepted, outcomes, now),
     );
@@ -695,6 +731,14 @@ function resolveRecipients(
 interface Counters {
   convSeq: Map<string, number>;
   inboxSeq: Map<string, number>;
+  /** Ids whose counter row the locking SELECT did not find. */
+  missing: string[];
+}
+
+/** The counter rows a batch locked (known to exist once it commits). */
+interface Seen {
+  conversations: string[];
+  user_inbox: string[];
 }
 
 function kinds(batch: readonly NewMessage[], indexes: readonly number[]): Map<string, string> {
@@ -712,22 +756,29 @@ function counterLocks(
   indexes: readonly number[],
   recipientsOf: (i: number) => readonly string[],
   now: number,
+  known: KnownCounters | null,
 ): { stmts: Stmt[]; read(results: readonly Row[][]): Counters } {
   const kindOf = kinds(batch, indexes);
   const convIds = sortedUnique(indexes.map((i) => batch[i]!.convId));
   const users = sortedUnique(indexes.flatMap((i) => recipientsOf(i)));
-  const conv = lockStmts(d, "conversations", "conv_id", CONV_COLS, convIds, (id) => [id, kindOf.get(id), 0, now, now]);
-  const inbox = lockStmts(d, "user_inbox", "user_id", USER_INBOX_COLS, users, (id) => [id, 0]);
+  const isKnown = (table: string) => (id: string) => known !== null && known.has(table, id);
+  const conv = lockStmts(d, "conversations", "conv_id", CONV_COLS, convIds, (id) => [id, kindOf.get(id), 0, now, now], isKnown("conversations"));
+  const inbox = lockStmts(d, "user_inbox", "user_id", USER_INBOX_COLS, users, (id) => [id, 0], isKnown("user_inbox"));
   return {
-    stmts: [...conv, ...inbox],
-    read: (results) => ({
-      convSeq: readCounters("conversations", "conv_id", convIds, results.slice(0, conv.length)),
-      inboxSeq: readCounters("user_inbox", "user_id", users, results.slice(conv.length, conv.length + inbox.length)),
-    }),
+    stmts: [...conv.stmts, ...inbox.stmts],
+    read: (results) => {
+      const missing: string[] = [];
+      const convSeq = readCounters("conv_id", convIds, conv.selects.map((k) => results[k]!), missing);
+      const inboxSeq = readCounters("user_id", users, inbox.selects.map((k) => results[conv.stmts.length + k]!), missing);
+      return { convSeq, inboxSeq, missing };
+    },
   };
 }
 
-/** Per chunk: insert the missing counter rows, then read them locked, sorted. */
+/**
+ * Per chunk: insert the counter rows not known to exist, then read them all locked, sorted.
+ * `selects`: which of the statements are the locking SELECTs.
+ */
 function lockStmts(
   d: Dialect,
   table: string,
@@ -735,18 +786,40 @@ function lockStmts(
   cols: readonly string[],
   ids: readonly string[],
   initial: (id: string) => unknown[],
-): Stmt[] {
-  return chunks(ids, Math.min(IN_CHUNK, maxRows(d, cols.length))).flatMap((chunk) => [
-    { sql: d.insertIgnore(table, cols, [key], chunk.length), params: flatten(chunk.map(initial)) },
-    stmt(`SELECT ${key}, last_seq FROM ${table} WHERE ${key} IN (${marks(chunk.length)}) ORDER BY ${key}${d.forUpdate}`, ...chunk),
-  ]);
+  isKnown: (id: string) => boolean,
+): { stmts: Stmt[]; selects: number[] } {
+  const stmts: Stmt[] = [];
+  const selects: number[] = [];
+  for (const chunk of chunks(ids, Math.min(IN_CHUNK, maxRows(d, cols.length)))) {
+    const unknown = chunk.filter((id) => !isKnown(id));
+    if (unknown.length > 0) stmts.push({ sql: d.insertIgnore(table, cols, [key], unknown.length), params: flatten(unknown.map(initial)) });
+    selects.push(stmts.length);
+    stmts.push(stmt(`SELECT ${key}, last_seq FROM ${table} WHERE ${key} IN (${marks(chunk.length)}) ORDER BY ${key}${d.forUpdate}`, ...chunk));
+  }
+  return { stmts, selects };
 }
 
-function readCounters(table: string, key: string, ids: readonly string[], results: readonly Row[][]): Map<string, number> {
+function readCounters(key: string, ids: readonly string[], results: readonly Row[][], missing: string[]): Map<string, number> {
   const seqs = new Map<string, number>();
-  for (let k = 1; k < results.length; k += 2) for (const r of results[k]!) seqs.set(String(r[key]), num(r.last_seq));
-  for (const id of ids) if (!seqs.has(id)) throw new Error(`${table}: counter row for '${id}' missing after insert`);
+  for (const rows of results) for (const r of rows) seqs.set(String(r[key]), num(r.last_seq));
+  for (const id of ids) if (!seqs.has(id)) missing.push(id);
   return seqs;
+}
+
+/**
+ * Writes the counters back: one `UPDATE … SET last_seq = CASE key WHEN … END` per chunk (the rows
+ * exist and are locked). Not an upsert: InnoDB's duplicate-key path for every row cost more.
+ */
+function updateCounters(table: string, key: string, ids: readonly string[], seqs: ReadonlyMap<string, number>, updatedAt: number | null): Stmt[] {
+  return chunks(ids, IN_CHUNK).map((chunk) => {
+    const cases = chunk.map(() => "WHEN ? THEN ?").join(" ");
+    const params: unknown[] = [];
+    for (const id of chunk) params.push(id, seqs.get(id));
+    if (updatedAt !== null) params.push(updatedAt);
+    params.push(...chunk);
+    const touch = updatedAt !== null ? ", updated_at = ?" : "";
+    return { sql: `UPDATE ${table} SET last_seq = CASE ${key} ${cases} END${touch} WHERE ${key} IN (${marks(chunk.length)})`, params };
+  });
 }
 
 /**
