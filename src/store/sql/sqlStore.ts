@@ -776,8 +776,9 @@ function counterLocks(
 }
 
 /**
- * Per chunk: insert the counter rows not known to exist, then read them all locked, sorted.
- * `selects`: which of the statements are the locking SELECTs.
+ * Per chunk: unless every row is known to exist, insert-if-missing the whole chunk (not only the
+ * unknown rows: each statement must take its locks in ascending order, or two instances
+ * deadlock), then read them all locked, sorted. `selects`: which statements are the SELECTs.
  */
 function lockStmts(
   d: Dialect,
@@ -791,8 +792,7 @@ function lockStmts(
   const stmts: Stmt[] = [];
   const selects: number[] = [];
   for (const chunk of chunks(ids, Math.min(IN_CHUNK, maxRows(d, cols.length)))) {
-    const unknown = chunk.filter((id) => !isKnown(id));
-    if (unknown.length > 0) stmts.push({ sql: d.insertIgnore(table, cols, [key], unknown.length), params: flatten(unknown.map(initial)) });
+    if (!chunk.every(isKnown)) stmts.push({ sql: d.insertIgnore(table, cols, [key], chunk.length), params: flatten(chunk.map(initial)) });
     selects.push(stmts.length);
     stmts.push(stmt(`SELECT ${key}, last_seq FROM ${table} WHERE ${key} IN (${marks(chunk.length)}) ORDER BY ${key}${d.forUpdate}`, ...chunk));
   }
