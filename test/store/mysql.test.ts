@@ -4,6 +4,7 @@ import mysql from "mysql2/promise";
 import { DataSource } from "typeorm";
 import type { MysqlDataSourceOptions } from "typeorm/driver/mysql/MysqlDataSourceOptions.js";
 import { describe, expect, it } from "vitest";
+import { GroupCommitWriter } from "../../src/core/writer.js";
 import { openStore } from "../../src/store/open.js";
 import { createDataSource } from "../../src/store/sql/datasource.js";
 import { migrationStatus, runMigrations } from "../../src/store/sql/migrations/run.js";
@@ -144,6 +145,40 @@ describe("MySQL/MariaDB schema and connection", () => {
         });
         const out = await store.commitBatch([chat("a", "b"), chat("c", "d")]);
         expect(out.map((o) => o.status === "stored" && [o.message.seq, o.inbox.map((r) => r.inboxSeq)])).toEqual([[1, [1, 1]], [2, [2, 2]]]);
+      } finally {
+        await store.close();
+      }
+    }));
+
+  it("keeps arrival order per conversation when the writer pipelines batches", () =>
+    withDb(async ({ url }) => {
+      const store = await openStore(url, { migrate: true });
+      try {
+        let inFlight = 0;
+        let most = 0;
+        const commitBatch = store.commitBatch.bind(store);
+        store.commitBatch = async (batch, opts) => {
+          most = Math.max(most, ++inFlight);
+          try {
+            return await commitBatch(batch, opts);
+          } finally {
+            inFlight--;
+          }
+        };
+        const writer = new GroupCommitWriter(store, 40, 2);
+        // 8 senders × 150 messages to the same peer, submitted in a known order, faster than commits.
+        const sent = Array.from({ length: 1200 }, (_, i) => chat(`s${i % 8}`, "peer"));
+        const outcomes = await Promise.all(sent.map((m) => writer.submit(m)));
+        expect(most).toBe(2);
+        const bySender = new Map<string, number[]>();
+        for (const o of outcomes) {
+          if (o.status !== "stored") throw new Error(`not stored: ${o.status}`);
+          bySender.set(o.message.msgFrom, [...(bySender.get(o.message.msgFrom) ?? []), o.message.seq]);
+        }
+        for (const seqs of bySender.values()) expect(seqs).toEqual(Array.from({ length: 150 }, (_, k) => k + 1));
+        // The shared peer's inbox is numbered in arrival order across all conversations.
+        const inbox = outcomes.map((o) => (o.status === "stored" ? o.inbox.find((r) => r.userId === "peer")!.inboxSeq : 0));
+        expect(inbox).toEqual(Array.from({ length: 1200 }, (_, k) => k + 1));
       } finally {
         await store.close();
       }
