@@ -10,6 +10,7 @@ import { createBenchDb, tlimRowCounts, type DbKind } from "../lib/db.js";
 import { CpuMeter, findPid, peakRssMiB, rssMiB } from "../lib/proc.js";
 import { progress, row, type ResultRow } from "../lib/report.js";
 import { Latencies, round, sleep } from "../lib/stats.js";
+import { PerSecond } from "../lib/window.js";
 import { monotonicUs, summariseProfile } from "../lib/profile.js";
 import { startTlimChild, type TlimChild } from "../lib/tlim-process.js";
 
@@ -136,8 +137,7 @@ export async function runComponentPath(o: ComponentOptions): Promise<ResultRow> 
     let outOfOrder = 0;
     let errors = 0;
     const lat = new Latencies();
-    const perSecond: number[] = [];
-    let secondCount = 0;
+    const perSecond = new PerSecond();
 
     const stanzaFor = (i: number): string => {
       const n = ++seq[i]!;
@@ -171,7 +171,7 @@ export async function runComponentPath(o: ComponentOptions): Promise<ResultRow> 
       delivered++;
       if (measuring) {
         deliveredInWindow++;
-        secondCount++;
+        perSecond.count++;
         lat.add(now - Number(tag.id.slice(t + 1)));
       }
       if (sending && !o.rate) topUp.push(i);
@@ -213,16 +213,9 @@ export async function runComponentPath(o: ComponentOptions): Promise<ResultRow> 
     measuring = true;
     const windowUs: [number, number] = [monotonicUs(), 0];
     meter.start();
-    const tStart = performance.now();
-    for (let s = 1; s <= o.measureS; s++) {
-      await sleep(tStart + s * 1000 - performance.now());
-      perSecond.push(secondCount);
-      secondCount = 0;
-      if (s % 5 === 0 || s === o.measureS) progress(`  ${s}/${o.measureS} s: ${perSecond[perSecond.length - 1]} msg/s in the last second`);
-    }
+    const seconds = await perSecond.measure(o.measureS);
     measuring = false;
     windowUs[1] = monotonicUs();
-    const seconds = (performance.now() - tStart) / 1000;
     const cpu = meter.stop();
     const rss = rssMiB(child.pid);
     const statsAfter = await child.stats();
@@ -263,8 +256,8 @@ export async function runComponentPath(o: ComponentOptions): Promise<ResultRow> 
         offeredRate: o.rate ?? null,
         seconds: round(seconds, 3),
         deliveredInWindow,
-        perSecondMin: Math.min(...perSecond),
-        perSecondMax: Math.max(...perSecond),
+        perSecondMin: perSecond.min,
+        perSecondMax: perSecond.max,
         latency: s,
         sent,
         delivered,

@@ -14,6 +14,7 @@ import { createBenchDb, query, type BenchDb } from "../lib/db.js";
 import { CpuMeter, findPid, rssMiB } from "../lib/proc.js";
 import { progress, row, type ResultRow } from "../lib/report.js";
 import { Latencies, round, sleep } from "../lib/stats.js";
+import { PerSecond } from "../lib/window.js";
 import { startTlimChild, type TlimChild } from "../lib/tlim-process.js";
 import { tlimOverrides } from "./component.js";
 
@@ -133,8 +134,7 @@ export async function runE2e(o: E2eOptions): Promise<ResultRow> {
     let deliveredInWindow = 0;
     let duplicates = 0;
     let errors = 0;
-    let secondCount = 0;
-    const perSecond: number[] = [];
+    const perSecond = new PerSecond();
     const lat = new Latencies();
     const stanza = (i: number): string => {
       const n = ++seq[i]!;
@@ -163,7 +163,7 @@ export async function runE2e(o: E2eOptions): Promise<ResultRow> {
         topUp++;
         if (measuring) {
           deliveredInWindow++;
-          secondCount++;
+          perSecond.count++;
           lat.add(now - Number(tag.id.slice(t + 1)));
         }
       };
@@ -189,15 +189,8 @@ export async function runE2e(o: E2eOptions): Promise<ResultRow> {
     const meter = new CpuMeter({ tlim: child?.pid, prosody: prosodyPid, mariadb: o.config === "prosody" ? null : mariadbPid, driver: process.pid });
     measuring = true;
     meter.start();
-    const t0 = performance.now();
-    for (let s = 1; s <= o.measureS; s++) {
-      await sleep(t0 + s * 1000 - performance.now());
-      perSecond.push(secondCount);
-      secondCount = 0;
-      if (s % 5 === 0 || s === o.measureS) progress(`  ${s}/${o.measureS} s: ${perSecond[perSecond.length - 1]} msg/s in the last second`);
-    }
+    const seconds = await perSecond.measure(o.measureS);
     measuring = false;
-    const seconds = (performance.now() - t0) / 1000;
     const cpu = meter.stop();
     const rss = child ? rssMiB(child.pid) : null;
     const prosodyRss = prosodyPid ? rssMiB(prosodyPid) : null;
@@ -241,8 +234,8 @@ export async function runE2e(o: E2eOptions): Promise<ResultRow> {
         window: o.window,
         seconds: round(seconds, 3),
         deliveredInWindow,
-        perSecondMin: Math.min(...perSecond),
-        perSecondMax: Math.max(...perSecond),
+        perSecondMin: perSecond.min,
+        perSecondMax: perSecond.max,
         latency: s,
         sent,
         delivered,
