@@ -8,7 +8,7 @@ import { GroupCommitWriter } from "../../src/core/writer.js";
 import { openStore } from "../../src/store/open.js";
 import { createDataSource } from "../../src/store/sql/datasource.js";
 import { migrationStatus, runMigrations } from "../../src/store/sql/migrations/run.js";
-import { chatConvId } from "../../src/store/types.js";
+import { chatConvId, type Store } from "../../src/store/types.js";
 import { createTestDatabase, type TestDatabase } from "../support/mysql.js";
 import { chat, describeStoreContract } from "./contract.js";
 import { ALL_MIGRATIONS, checkUpgradeFromInit } from "./upgrade.js";
@@ -42,6 +42,18 @@ async function withDb(fn: (db: TestDatabase) => Promise<void>): Promise<void> {
   } finally {
     await db.drop();
   }
+}
+
+/** A migrated store on a fresh database, closed afterwards. */
+function withStore(fn: (store: Store, url: string) => Promise<void>): Promise<void> {
+  return withDb(async ({ url }) => {
+    const store = await openStore(url, { migrate: true });
+    try {
+      await fn(store, url);
+    } finally {
+      await store.close();
+    }
+  });
 }
 
 async function raw<T>(url: string, fn: (c: mysql.Connection) => Promise<T>): Promise<T> {
@@ -115,73 +127,58 @@ describe("MySQL/MariaDB schema and connection", () => {
     }));
 
   it("leaves revoked messages out of history and inbox, but finds them", () =>
-    withDb(async ({ url }) => {
-      const store = await openStore(url, { migrate: true });
-      try {
-        const ms = [chat("a", "b"), chat("a", "b"), chat("b", "a")];
-        await store.commitBatch(ms);
-        await raw(url, (c) => c.query("UPDATE messages SET revoked = 1 WHERE msg_id = ?", [ms[1]!.msgId]));
-        const h = await store.history(chatConvId("a", "b"), 0, 10);
-        expect(h.total).toBe(2);
-        expect(h.items.map((m) => m.seq)).toEqual([3, 1]);
-        expect((await store.inboxAfter("b", 0, 10)).map((i) => i.inboxSeq)).toEqual([1, 3]);
-        expect(await store.findMessage("a", ms[1]!.msgId)).toMatchObject({ seq: 2, revoked: true });
-      } finally {
-        await store.close();
-      }
+    withStore(async (store, url) => {
+      const ms = [chat("a", "b"), chat("a", "b"), chat("b", "a")];
+      await store.commitBatch(ms);
+      await raw(url, (c) => c.query("UPDATE messages SET revoked = 1 WHERE msg_id = ?", [ms[1]!.msgId]));
+      const h = await store.history(chatConvId("a", "b"), 0, 10);
+      expect(h.total).toBe(2);
+      expect(h.items.map((m) => m.seq)).toEqual([3, 1]);
+      expect((await store.inboxAfter("b", 0, 10)).map((i) => i.inboxSeq)).toEqual([1, 3]);
+      expect(await store.findMessage("a", ms[1]!.msgId)).toMatchObject({ seq: 2, revoked: true });
     }));
 
   it("recreates counter rows deleted behind its back (it remembers which rows exist)", () =>
-    withDb(async ({ url }) => {
-      const store = await openStore(url, { migrate: true });
-      try {
-        await store.commitBatch([chat("a", "b"), chat("c", "d")]); // the store now knows these counter rows
-        // A manual purge of one conversation and its users' inbox heads, rows and counters.
-        await raw(url, async (c) => {
-          await c.query("DELETE FROM inbox WHERE user_id IN ('a', 'b')");
-          await c.query("DELETE FROM messages WHERE conv_id = ?", [chatConvId("a", "b")]);
-          await c.query("DELETE FROM conversations WHERE conv_id = ?", [chatConvId("a", "b")]);
-          await c.query("DELETE FROM user_inbox WHERE user_id IN ('a', 'b')");
-        });
-        const out = await store.commitBatch([chat("a", "b"), chat("c", "d")]);
-        expect(out.map((o) => o.status === "stored" && [o.message.seq, o.inbox.map((r) => r.inboxSeq)])).toEqual([[1, [1, 1]], [2, [2, 2]]]);
-      } finally {
-        await store.close();
-      }
+    withStore(async (store, url) => {
+      await store.commitBatch([chat("a", "b"), chat("c", "d")]); // the store now knows these counter rows
+      // A manual purge of one conversation and its users' inbox heads, rows and counters.
+      await raw(url, async (c) => {
+        await c.query("DELETE FROM inbox WHERE user_id IN ('a', 'b')");
+        await c.query("DELETE FROM messages WHERE conv_id = ?", [chatConvId("a", "b")]);
+        await c.query("DELETE FROM conversations WHERE conv_id = ?", [chatConvId("a", "b")]);
+        await c.query("DELETE FROM user_inbox WHERE user_id IN ('a', 'b')");
+      });
+      const out = await store.commitBatch([chat("a", "b"), chat("c", "d")]);
+      expect(out.map((o) => o.status === "stored" && [o.message.seq, o.inbox.map((r) => r.inboxSeq)])).toEqual([[1, [1, 1]], [2, [2, 2]]]);
     }));
 
   it("keeps arrival order per conversation when the writer pipelines batches", () =>
-    withDb(async ({ url }) => {
-      const store = await openStore(url, { migrate: true });
-      try {
-        let inFlight = 0;
-        let most = 0;
-        const commitBatch = store.commitBatch.bind(store);
-        store.commitBatch = async (batch, opts) => {
-          most = Math.max(most, ++inFlight);
-          try {
-            return await commitBatch(batch, opts);
-          } finally {
-            inFlight--;
-          }
-        };
-        const writer = new GroupCommitWriter(store, 40, 2);
-        // 8 senders × 150 messages to the same peer, submitted in a known order, faster than commits.
-        const sent = Array.from({ length: 1200 }, (_, i) => chat(`s${i % 8}`, "peer"));
-        const outcomes = await Promise.all(sent.map((m) => writer.submit(m)));
-        expect(most).toBe(2);
-        const bySender = new Map<string, number[]>();
-        for (const o of outcomes) {
-          if (o.status !== "stored") throw new Error(`not stored: ${o.status}`);
-          bySender.set(o.message.msgFrom, [...(bySender.get(o.message.msgFrom) ?? []), o.message.seq]);
+    withStore(async (store) => {
+      let inFlight = 0;
+      let most = 0;
+      const commitBatch = store.commitBatch.bind(store);
+      store.commitBatch = async (batch, opts) => {
+        most = Math.max(most, ++inFlight);
+        try {
+          return await commitBatch(batch, opts);
+        } finally {
+          inFlight--;
         }
-        for (const seqs of bySender.values()) expect(seqs).toEqual(Array.from({ length: 150 }, (_, k) => k + 1));
-        // The shared peer's inbox is numbered in arrival order across all conversations.
-        const inbox = outcomes.map((o) => (o.status === "stored" ? o.inbox.find((r) => r.userId === "peer")!.inboxSeq : 0));
-        expect(inbox).toEqual(Array.from({ length: 1200 }, (_, k) => k + 1));
-      } finally {
-        await store.close();
+      };
+      const writer = new GroupCommitWriter(store, 40, 2);
+      // 8 senders × 150 messages to the same peer, submitted in a known order, faster than commits.
+      const sent = Array.from({ length: 1200 }, (_, i) => chat(`s${i % 8}`, "peer"));
+      const outcomes = await Promise.all(sent.map((m) => writer.submit(m)));
+      expect(most).toBe(2);
+      const bySender = new Map<string, number[]>();
+      for (const o of outcomes) {
+        if (o.status !== "stored") throw new Error(`not stored: ${o.status}`);
+        bySender.set(o.message.msgFrom, [...(bySender.get(o.message.msgFrom) ?? []), o.message.seq]);
       }
+      for (const seqs of bySender.values()) expect(seqs).toEqual(Array.from({ length: 150 }, (_, k) => k + 1));
+      // The shared peer's inbox is numbered in arrival order across all conversations.
+      const inbox = outcomes.map((o) => (o.status === "stored" ? o.inbox.find((r) => r.userId === "peer")!.inboxSeq : 0));
+      expect(inbox).toEqual(Array.from({ length: 1200 }, (_, k) => k + 1));
     }));
 
   it("fails fast when the server cannot be reached", async () => {

@@ -143,6 +143,21 @@ describe("GroupCommitWriter on a store with concurrent commits", () => {
     expect(seen.at(-1)).toBe("failed m4: db down");
   });
 
+  it("commits one batch at a time when asked to (TLIM_WRITE_PIPELINE=1)", async () => {
+    const { store, calls } = manualStore();
+    const writer = new GroupCommitWriter(store, 2, 1);
+    const results = [0, 1, 2, 3].map((i) => writer.submit(msg(i)));
+    await tick();
+    calls[0]!.locked();
+    await tick();
+    expect(calls.length).toBe(1); // locked, but not finished: the next one waits
+    calls[0]!.finish();
+    await tick();
+    expect(calls.map((c) => c.size)).toEqual([2, 2]);
+    calls[1]!.finish();
+    expect((await Promise.all(results)).length).toBe(4);
+  });
+
   it("fails only the batch that failed", async () => {
     const { store, calls } = manualStore();
     const writer = new GroupCommitWriter(store, 1, 2);

@@ -637,9 +637,10 @@ function* commitProgram(
       ...effectStmts(d, batch, accepted, outcomes, now),
     );
     yield* many(writes, { commit: true });
+  } else {
+    locked(); // nothing to store: step 1's locks are all this batch takes
   }
 
-  locked(); // a no-op when called above; a batch that stores nothing is done locking after step 1
   // Repeats within the batch share their first occurrence's fate.
   for (const [i, first] of plan.repeats) {
     const o = outcomes[first]!;
