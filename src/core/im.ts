@@ -2,7 +2,7 @@
 // Dispatch gives every request exactly one answer: a SubmitResult, or an ImError (invalid,
 // refused, unsupported, or internal after logging).
 import type { Logger } from "pino";
-import { encodeBody, msgClassOf, normaliseBody } from "../protocol/envelope.js";
+import { checkEnvelopeIds, encodeBody, msgClassOf, normaliseBody } from "../protocol/envelope.js";
 import { ImError } from "../protocol/errors.js";
 import { randomUUID } from "node:crypto";
 import { chatConvId, sessionConvId, type CommitOutcome, type HistoryFilter, type InboxItem, type Member, type NewMessage, type Page, type Session, type Store, type StoredMessage, type User } from "../store/types.js";
@@ -73,7 +73,9 @@ export class ImCore {
 
   /** Accepts one message from a client. Resolves after commit; throws ImError on refusal. */
   async submit(inbound: Inbound): Promise<SubmitResult> {
-    const env = inbound.envelope;
+    // Ids are checked where each transport decodes them; again here for envelopes a gateway
+    // built itself (cheap on valid ids), so nothing unchecked reaches the store or a socket.
+    const env = checkEnvelopeIds(inbound.envelope);
     // DESIGN §2: msg_from must be the sender (the original trusted it: spoofing).
     if (env.msg_from === "") env.msg_from = inbound.sender.userId;
     if (env.msg_from !== inbound.sender.userId) {

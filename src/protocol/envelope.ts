@@ -2,6 +2,7 @@
 import JSON5 from "json5";
 import { z } from "zod";
 import { ImError } from "./errors.js";
+import { addressId, IdError, messageId } from "./ids.js";
 
 export type BodyItem = Record<string, unknown>;
 
@@ -141,14 +142,40 @@ export function decodeEnvelope(text: string): Envelope {
     env = parsed.data;
   }
   if (env.msg_type === "") throw ImError.msgTypeInvalid("msg_type is empty");
+  if (!MSG_TYPE.test(env.msg_type)) throw ImError.msgTypeInvalid("msg_type may hold only printable ASCII without spaces");
   if (!msgClassOf(env.msg_type)) {
     throw ImError.msgTypeInvalid(`msg_type '${env.msg_type}' is not one of the MTT/MTS/MTB/MTC classes`);
   }
   if (env.msg_id === "") throw ImError.bodyInvalid("msg_id is empty");
-  return {
+  return checkEnvelopeIds({
     compress: env.compress, encode: env.encode, encrypt: env.encrypt, version: env.version, msg_from: env.msg_from,
     msg_to: env.msg_to, msg_id: env.msg_id, msg_type: env.msg_type, msg_time: env.msg_time, body: normaliseBody(env.body),
-  };
+  });
+}
+
+const MSG_TYPE = /^[\x21-\x7e]+$/;
+
+/**
+ * The envelope's identifiers validated and normalised in place (docs/reliability.md
+ * "Identifiers"): msg_from, msg_to and body[0].session_id are XMPP local parts, folded as the
+ * server folds them; msg_id is opaque but printable. Every transport's envelope passes here
+ * (decodeEnvelope, and ImCore.submit for envelopes a gateway built). Throws error-000.
+ */
+export function checkEnvelopeIds(env: Envelope): Envelope {
+  try {
+    env.msg_id = messageId(env.msg_id, "msg_id");
+    if (env.msg_from !== "") env.msg_from = addressId(env.msg_from, "msg_from");
+    if (env.msg_to !== "") env.msg_to = addressId(env.msg_to, "msg_to");
+    const first = env.body[0];
+    const sid = first?.session_id;
+    if (first && (typeof sid === "string" || typeof sid === "number") && String(sid) !== "") {
+      first.session_id = addressId(String(sid), "body[0].session_id");
+    }
+    return env;
+  } catch (err) {
+    if (err instanceof IdError) throw ImError.bodyInvalid(err.message);
+    throw err;
+  }
 }
 
 /** Compact JSON text of a body array, as stored (spec §1.2: "re-serialised compactly"). */

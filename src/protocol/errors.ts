@@ -35,6 +35,9 @@ export const ERROR_CATALOGUE = {
   badParam: { code: "error-016", condition: "bad-request", type: "modify", meaning: "a parameter is invalid" },
   recordNotFound: { code: "error-018", condition: "item-not-found", type: "cancel", meaning: "the referenced record (file, board entry) does not exist" },
   provisionFailed: { code: "error-019", condition: "service-unavailable", type: "wait", meaning: "the XMPP server did not create or delete the account (XEP-0133)" },
+  // Load limits (docs/reliability.md "Bounded"): nothing was stored; send again later.
+  rateLimited: { code: "error-020", condition: "resource-constraint", type: "wait", meaning: "the sender is sending too fast; retry later" },
+  overloaded: { code: "error-021", condition: "resource-constraint", type: "wait", meaning: "the server is busy (write queue full or database unavailable); retry later" },
   internal: { code: "error-500", condition: "internal-server-error", type: "wait", meaning: "internal error, try again" },
 } as const satisfies Record<string, ErrorInfo>;
 
@@ -72,6 +75,8 @@ export class ImError extends Error {
   static provisionFailed(detail: string) { return new ImError("provisionFailed", detail); }
   static sessionTypeInvalid(detail: string) { return new ImError("sessionTypeInvalid", detail); }
   static sessionUserInvalid(detail: string) { return new ImError("sessionUserInvalid", detail); }
+  static rateLimited(detail: string) { return new ImError("rateLimited", detail); }
+  static overloaded(detail: string) { return new ImError("overloaded", detail); }
   static internal(detail = "internal error, the message was not stored; try again") {
     return new ImError("internal", detail);
   }

@@ -2,6 +2,7 @@
 import { encodeBody, type Envelope } from "../../protocol/envelope.js";
 import type { CommitOutcome, NewMessage, Store } from "../../store/types.js";
 import { ImError } from "../../protocol/errors.js";
+import { IdError, messageId } from "../../protocol/ids.js";
 import type { Inbound, SubmitResult } from "../types.js";
 
 export interface HandlerContext {
@@ -37,11 +38,18 @@ export function messageColumns(env: Envelope, msgTo: string) {
   };
 }
 
-/** Every body element's `msg_id` (receipts and revokes handle each one, spec §1.2). */
+/** Every body element's `msg_id` (receipts and revokes handle each one, spec §1.2), validated
+ * as message ids (docs/reliability.md "Identifiers"). */
 export function bodyMsgIds(env: Envelope): string[] {
-  const ids = env.body.map((item) => (typeof item.msg_id === "string" ? item.msg_id.trim() : ""));
-  ids.forEach((id, i) => {
-    if (id === "") throw ImError.bodyInvalid(`body[${i}].msg_id is empty`);
+  const ids = env.body.map((item, i) => {
+    const raw = typeof item.msg_id === "string" ? item.msg_id.trim() : "";
+    if (raw === "") throw ImError.bodyInvalid(`body[${i}].msg_id is empty`);
+    try {
+      return messageId(raw, `body[${i}].msg_id`);
+    } catch (err) {
+      if (err instanceof IdError) throw ImError.bodyInvalid(err.message);
+      throw err;
+    }
   });
   return [...new Set(ids)];
 }

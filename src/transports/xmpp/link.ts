@@ -4,6 +4,7 @@
 import { component, type Component } from "@xmpp/component";
 import xml, { type Element } from "@xmpp/xml";
 import type { Logger } from "pino";
+import { xmlSafe } from "../../protocol/xml-safe.js";
 
 export interface LinkOptions {
   service: string;
@@ -51,6 +52,12 @@ export class XmppLink {
         if (el.name === "iq") listener(el);
       });
     }
+    // The one writer (docs/reliability.md "Nothing tlim writes is invalid XML"): every byte the
+    // component sends — stanzas built as elements, stanzas written as text, the stream header —
+    // goes through this write, which replaces any character XML 1.0 cannot carry. Envelope text
+    // is already made safe without loss (stanzas.ts); this is the backstop for everything else.
+    const write = this.xmpp.write.bind(this.xmpp);
+    this.xmpp.write = (text: string) => write(xmlSafe(text));
     this.xmpp.on("error", (err: Error) => this.log.warn({ err: err.message, condition: (err as any).condition }, "xmpp link error"));
     this.xmpp.on("status", (status: string) => this.onStatus(status));
   }

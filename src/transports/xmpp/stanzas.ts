@@ -1,6 +1,7 @@
 // Outgoing stanzas, built in one place so every delivery, copy, receipt and error looks the same.
 import xml, { type Element } from "@xmpp/xml";
 import type { ImError } from "../../protocol/errors.js";
+import { jsonXmlSafe } from "../../protocol/xml-safe.js";
 import { conversationNode } from "../../core/conversation.js";
 import type { InboxItem, StoredMessage } from "../../store/types.js";
 
@@ -55,11 +56,12 @@ export function escapeXmlText(s: string): string {
   return /[&<>]/.test(s) ? s.replace(/[&<>]/g, (c) => XML_ESCAPES[c]!) : s;
 }
 
-/** The envelope text escaped for a `<body>`, once per message like envelopeText. */
+/** The envelope text escaped for a `<body>`, once per message like envelopeText. Characters XML
+ * cannot carry become JSON escapes: the client's JSON parser gets exactly what was sent. */
 function envelopeXmlText(m: StoredMessage): string {
   let text = envelopeXmlTexts.get(m);
   if (text === undefined) {
-    text = escapeXmlText(envelopeText(m));
+    text = jsonXmlSafe(escapeXmlText(envelopeText(m)));
     envelopeXmlTexts.set(m, text);
   }
   return text;
