@@ -32,6 +32,7 @@ export async function startTlim(config: Config, log: Logger = createLogger(confi
     revokeWindowS: config.revokeWindowS,
     writeBatchMax: config.writeBatchMax,
     writePipeline: config.writePipeline,
+    writeQueueMax: config.writeQueueMax,
     syncPageSize: config.syncPageSize,
   }, log.child({ part: "core" }));
   const xmpp = new XmppTransport(core, {

@@ -19,6 +19,8 @@ export interface CoreOptions {
   writeBatchMax: number;
   /** Commit batches in flight at once when the store allows it (default 2). */
   writePipeline?: number;
+  /** Messages waiting for the database beyond which senders get error-021 (default unbounded). */
+  writeQueueMax?: number;
   syncPageSize: number;
   cursorFlushMs?: number;
 }
@@ -50,7 +52,11 @@ export class ImCore {
     private readonly opts: CoreOptions,
     private readonly log: Logger,
   ) {
-    this.writer = new GroupCommitWriter(store, opts.writeBatchMax, opts.writePipeline ?? 2, {
+    this.writer = new GroupCommitWriter(store, {
+      maxBatch: opts.writeBatchMax,
+      maxInFlight: opts.writePipeline ?? 2,
+      maxQueued: opts.writeQueueMax,
+    }, {
       committed: (o) => this.deliver(o),
       settling: (f) => this.corked(f),
       batchFailed: (err, size) => log.error({ err, size }, "commit failed; nothing of the batch was stored"),

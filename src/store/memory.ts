@@ -1,6 +1,7 @@
 // In-memory Store for unit tests. Same semantics as SqlStore (test/store/contract.ts runs against
 // both), including the column-size limits the databases enforce.
 import type {
+  CommitOptions,
   ChatPeer,
   CommitOutcome,
   CursorAdvance,
@@ -77,7 +78,7 @@ export class MemoryStore implements Store {
 
   readonly concurrentCommits = false;
 
-  async commitBatch(batch: NewMessage[], opts: { locked?: () => void } = {}): Promise<CommitOutcome[]> {
+  async commitBatch(batch: NewMessage[], opts: CommitOptions = {}): Promise<CommitOutcome[]> {
     opts.locked?.();
     this.check();
     for (const m of batch) {

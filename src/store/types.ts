@@ -203,6 +203,29 @@ export interface Page<T> {
   items: T[];
 }
 
+export interface CommitOptions {
+  /** Called once the batch holds every lock that fixes its numbering. */
+  locked?: () => void;
+  /**
+   * Pipelined writers only: the batch may commit once this resolves (the batch before it has
+   * finished). When it rejects, the batch rolls back and commitBatch rejects with RetryBatch.
+   * With `ready` given, a failure after `locked` is never retried in place (a later batch may
+   * already be numbered): it rejects with RetryBatch and the writer runs it again in order.
+   */
+  ready?: Promise<void>;
+}
+
+/**
+ * The batch was rolled back and nothing of it is stored; it may run again unchanged (lock
+ * conflict, deadlock, another instance's duplicate, or an earlier batch that runs again).
+ */
+export class RetryBatch extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`batch rolled back to run again: ${(cause as Error)?.message ?? String(cause)}`);
+    this.name = "RetryBatch";
+  }
+}
+
 export interface Store {
   /**
    * Commits a batch in ONE transaction (group commit, DESIGN §3): dedupes on (msg_from, msg_id),
@@ -212,7 +235,7 @@ export interface Store {
    * `locked` is called once the batch holds every lock that fixes its numbering (sessions,
    * conversation and inbox counters): a batch started after that is numbered after this one.
    */
-  commitBatch(batch: NewMessage[], opts?: { locked?: () => void }): Promise<CommitOutcome[]>;
+  commitBatch(batch: NewMessage[], opts?: CommitOptions): Promise<CommitOutcome[]>;
   /** commitBatch calls may overlap (a second connection), so the writer may pipeline batches. */
   readonly concurrentCommits: boolean;
 

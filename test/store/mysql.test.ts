@@ -165,7 +165,7 @@ describe("MySQL/MariaDB schema and connection", () => {
           inFlight--;
         }
       };
-      const writer = new GroupCommitWriter(store, 40, 2);
+      const writer = new GroupCommitWriter(store, { maxBatch: 40, maxInFlight: 2 });
       // 8 senders × 150 messages to the same peer, submitted in a known order, faster than commits.
       const sent = Array.from({ length: 1200 }, (_, i) => chat(`s${i % 8}`, "peer"));
       const outcomes = await Promise.all(sent.map((m) => writer.submit(m)));
@@ -179,6 +179,40 @@ describe("MySQL/MariaDB schema and connection", () => {
       // The shared peer's inbox is numbered in arrival order across all conversations.
       const inbox = outcomes.map((o) => (o.status === "stored" ? o.inbox.find((r) => r.userId === "peer")!.inboxSeq : 0));
       expect(inbox).toEqual(Array.from({ length: 1200 }, (_, k) => k + 1));
+    }));
+
+  it("runs a pipelined batch again, in order, when another instance's duplicate fails it after its locks", () =>
+    withStore(async (store, url) => {
+      const other = await mysql.createConnection(url);
+      try {
+        // Another instance is storing (s, dup) right now: its row is inserted, not yet committed.
+        await other.query("START TRANSACTION");
+        await other.query(
+          `INSERT INTO messages (conv_id, seq, msg_id, msg_from, msg_to, msg_type, msg_time, body, session_id, compress, encode, encrypt, version, created_at, revoked, hidden)
+           VALUES ('chat:s:x', 1, 'dup', 's', 'x', 'MTT-000', '1', '[{"text":"theirs"}]', NULL, '0', '0', '0', '2.1.0', 1, 0, 0)`,
+        );
+        const settled: string[] = [];
+        const writer = new GroupCommitWriter(store, { maxBatch: 2, maxInFlight: 2 }, {
+          committed: (o) => o.status === "stored" && settled.push(`${o.message.msgId}#${o.message.seq}`),
+        });
+        // Batch 1: (s, a) and (s, dup); batch 2: (s, b) and (s, c): all to the same peer.
+        const sent = ["a", "dup", "b", "c"].map((id) => chat("s", "peer", { msgId: id }));
+        const outcomes = Promise.all(sent.map((m) => writer.submit(m)));
+        // Batch 1 now waits on the unique (msg_from, msg_id) index; batch 2 waits for batch 1.
+        await new Promise((r) => setTimeout(r, 300));
+        await other.query("COMMIT"); // batch 1's insert fails with ER_DUP_ENTRY, after its locks
+        const out = await outcomes;
+        expect(out.map((o) => o.status)).toEqual(["stored", "duplicate", "stored", "stored"]);
+        expect(out.map((o) => (o.status === "stored" ? o.message.seq : o.status === "duplicate" ? `theirs:${o.message.convId}` : "?"))).toEqual([1, "theirs:chat:s:x", 2, 3]);
+        // Numbered in arrival order, delivered in numbering order.
+        expect(settled).toEqual(["a#1", "b#2", "c#3"]);
+        expect(writer.stats.reruns).toBeGreaterThanOrEqual(1);
+        expect(writer.stats.failures).toBe(0);
+        const [rows] = await other.query("SELECT msg_id, seq FROM messages WHERE conv_id = ? ORDER BY seq", [chatConvId("s", "peer")]);
+        expect(rows).toEqual([{ msg_id: "a", seq: 1 }, { msg_id: "b", seq: 2 }, { msg_id: "c", seq: 3 }]);
+      } finally {
+        await other.end();
+      }
     }));
 
   it("fails fast when the server cannot be reached", async () => {

@@ -9,7 +9,7 @@ import { GroupCommitWriter } from "../../src/core/writer.js";
 import { decodeEnvelope } from "../../src/protocol/envelope.js";
 import { ImError } from "../../src/protocol/errors.js";
 import { MemoryStore } from "../../src/store/memory.js";
-import type { InboxItem, NewMessage, Store } from "../../src/store/types.js";
+import { RetryBatch, type CommitOptions, type InboxItem, type NewMessage, type Store } from "../../src/store/types.js";
 
 const silent = pino({ level: "silent" });
 
@@ -64,7 +64,7 @@ describe("GroupCommitWriter", () => {
       },
     });
     const order: number[] = [];
-    const writer = new GroupCommitWriter(spy, 100, 2, { committed: (o) => o.status === "stored" && order.push(o.message.seq) });
+    const writer = new GroupCommitWriter(spy, { maxBatch: 100, maxInFlight: 2 }, { committed: (o) => o.status === "stored" && order.push(o.message.seq) });
     const msgs = Array.from({ length: 10 }, (_, i): NewMessage => ({
       convId: "chat:a:b", msgId: `m${i}`, msgFrom: "a", msgTo: "b", msgType: "MTT-000", msgTime: "1",
       body: "[]", sessionId: null, recipients: ["b", "a"], compress: "0", encode: "0", encrypt: "0", version: "2.1.0",
@@ -84,7 +84,7 @@ describe("GroupCommitWriter", () => {
         return Reflect.get(target, prop, recv);
       },
     });
-    const writer = new GroupCommitWriter(flaky, 10, 2);
+    const writer = new GroupCommitWriter(flaky, { maxBatch: 10, maxInFlight: 2 });
     const m: NewMessage = { convId: "chat:a:b", msgId: "x", msgFrom: "a", msgTo: "b", msgType: "MTT-000", msgTime: "1", body: "[]", sessionId: null, recipients: ["b"], compress: "0", encode: "0", encrypt: "0", version: "2.1.0" };
     await expect(writer.submit(m)).rejects.toThrow("db down");
     fail = false;
@@ -120,7 +120,7 @@ describe("GroupCommitWriter on a store with concurrent commits", () => {
   it("starts the next batch once the previous holds its locks, and settles in order", async () => {
     const { store, calls } = manualStore();
     const seen: string[] = [];
-    const writer = new GroupCommitWriter(store, 2, 2, { committed: (o) => o.status === "duplicate" && seen.push(o.message.msgId) });
+    const writer = new GroupCommitWriter(store, { maxBatch: 2, maxInFlight: 2 }, { committed: (o) => o.status === "duplicate" && seen.push(o.message.msgId) });
     const results = [0, 1, 2, 3, 4].map((i) => writer.submit(msg(i)).then(() => seen.push(`resolved m${i}`), (e: Error) => seen.push(`failed m${i}: ${e.message}`)));
     await tick();
     expect(calls.map((c) => c.size)).toEqual([2]); // the second waits for the first's locks
@@ -145,7 +145,7 @@ describe("GroupCommitWriter on a store with concurrent commits", () => {
 
   it("commits one batch at a time when asked to (TLIM_WRITE_PIPELINE=1)", async () => {
     const { store, calls } = manualStore();
-    const writer = new GroupCommitWriter(store, 2, 1);
+    const writer = new GroupCommitWriter(store, { maxBatch: 2, maxInFlight: 1 });
     const results = [0, 1, 2, 3].map((i) => writer.submit(msg(i)));
     await tick();
     calls[0]!.locked();
@@ -160,7 +160,7 @@ describe("GroupCommitWriter on a store with concurrent commits", () => {
 
   it("fails only the batch that failed", async () => {
     const { store, calls } = manualStore();
-    const writer = new GroupCommitWriter(store, 1, 2);
+    const writer = new GroupCommitWriter(store, { maxBatch: 1, maxInFlight: 2 });
     const a = writer.submit(msg(0)).then(() => "stored", (e: Error) => e.message);
     const b = writer.submit(msg(1)).then(() => "stored", (e: Error) => e.message);
     await tick();
@@ -170,6 +170,124 @@ describe("GroupCommitWriter on a store with concurrent commits", () => {
     calls[1]!.finish();
     expect(await a).toBe("deadlock");
     expect(await b).toBe("stored");
+  });
+});
+
+describe("GroupCommitWriter: order under retries, duplicates in flight, a bounded queue", () => {
+  const msg = (i: number, from = "a"): NewMessage => ({
+    convId: "chat:a:b", msgId: `m${i}`, msgFrom: from, msgTo: "b", msgType: "MTT-000", msgTime: "1",
+    body: "[]", sessionId: null, recipients: ["b"], compress: "0", encode: "0", encrypt: "0", version: "2.1.0",
+  });
+  const tick = () => new Promise((r) => setImmediate(r));
+
+  /**
+   * A pipelined store the test drives by hand. Like the SQL store, a batch commits only after its
+   * `ready` resolves, and rolls back (RetryBatch) when `ready` rejects; `fail(retry)` makes a
+   * batch fail after its locks, as a deadlock or another instance's duplicate would.
+   */
+  function gatedStore() {
+    let seq = 0;
+    const committed: string[] = [];
+    const calls: Array<{ ids: string[]; locked: () => void; commit: () => void; fail: (err: Error) => void }> = [];
+    const store = {
+      concurrentCommits: true,
+      commitBatch(batch: NewMessage[], opts: CommitOptions = {}) {
+        return new Promise((resolve, reject) => {
+          let go!: () => void;
+          const allowed = new Promise<void>((r) => (go = r));
+          calls.push({
+            ids: batch.map((m) => m.msgId),
+            locked: () => opts.locked?.(),
+            commit: () => go(),
+            fail: (err) => reject(err),
+          });
+          void allowed.then(async () => {
+            try {
+              await opts.ready;
+            } catch (err) {
+              return reject(new RetryBatch(err));
+            }
+            resolve(batch.map((m) => {
+              committed.push(m.msgId);
+              return { status: "stored", message: { ...m, seq: ++seq, createdAt: 0, revoked: false, hidden: false }, inbox: [] };
+            }));
+          });
+        });
+      },
+    } as unknown as Store;
+    return { store, calls, committed };
+  }
+
+  it("runs a batch that failed after its locks again before the batch after it, which rolls back and follows (numbering = settling order = arrival order)", async () => {
+    const { store, calls, committed } = gatedStore();
+    const settled: string[] = [];
+    const writer = new GroupCommitWriter(store, { maxBatch: 2, maxInFlight: 2 }, { committed: (o) => o.status === "stored" && settled.push(`${o.message.msgId}#${o.message.seq}`) });
+    const all = [0, 1, 2, 3].map((i) => writer.submit(msg(i)));
+    await tick();
+    calls[0]!.locked();
+    await tick();
+    expect(calls.map((c) => c.ids)).toEqual([["m0", "m1"], ["m2", "m3"]]);
+    calls[1]!.locked();
+    calls[1]!.commit(); // waits for batch 0 at its ready gate
+    calls[0]!.fail(new RetryBatch(new Error("Deadlock found when trying to get lock")));
+    await tick();
+    await tick();
+    // Batch 1 rolled back at its gate; both run again in their original order.
+    expect(committed).toEqual([]);
+    expect(calls.slice(2).map((c) => c.ids)).toEqual([["m0", "m1"]]);
+    calls[2]!.locked();
+    calls[2]!.commit();
+    await tick();
+    calls[3]!.locked();
+    calls[3]!.commit();
+    const outcomes = await Promise.all(all);
+    expect(outcomes.map((o) => (o.status === "stored" ? o.message.seq : -1))).toEqual([1, 2, 3, 4]);
+    expect(settled).toEqual(["m0#1", "m1#2", "m2#3", "m3#4"]);
+    expect(writer.stats.reruns).toBe(2);
+  });
+
+  it("never sends a message already queued or in flight to the database again: the resend shares its outcome", async () => {
+    const store = new MemoryStore();
+    const sizes: number[][] = [];
+    const spy = new Proxy(store, {
+      get(target, prop, recv) {
+        if (prop === "commitBatch") return (b: NewMessage[], o?: CommitOptions) => (sizes.push(b.map((m) => Number(m.msgId.slice(1)))), target.commitBatch(b, o));
+        return Reflect.get(target, prop, recv);
+      },
+    });
+    const writer = new GroupCommitWriter(spy, { maxBatch: 1, maxInFlight: 1 });
+    const first = writer.submit(msg(0));
+    const other = writer.submit(msg(1));
+    const again = writer.submit(msg(0)); // the client resent before its ack
+    const [a, , b] = await Promise.all([first, other, again]);
+    expect(sizes).toEqual([[0], [1]]);
+    expect(a.status).toBe("stored");
+    expect(b.status).toBe("duplicate");
+    expect(b.status !== "rejected" && b.message.seq).toBe(a.status === "stored" ? a.message.seq : -1);
+  });
+
+  it("refuses with error-021 once the queue is full, and takes messages again when it drains", async () => {
+    const { store, calls } = gatedStore();
+    const writer = new GroupCommitWriter(store, { maxBatch: 2, maxInFlight: 1, maxQueued: 3 });
+    const taken = [0, 1].map((i) => writer.submit(msg(i)));
+    await tick(); // m0, m1 are in flight now
+    const queued = [2, 3, 4].map((i) => writer.submit(msg(i)));
+    const refused = await refusal(writer.submit(msg(5)));
+    expect(refused.code).toBe("error-021");
+    expect(refused.info.condition).toBe("resource-constraint");
+    expect(refused.info.type).toBe("wait");
+    calls[0]!.locked();
+    calls[0]!.commit();
+    await Promise.all(taken);
+    await tick();
+    expect(writer.queued).toBe(1);
+    expect((await Promise.race([writer.submit(msg(6)).then(() => "stored"), tick().then(() => "queued")]))).toBe("queued");
+    for (let k = 1; k < 3; k++) {
+      await tick();
+      calls[k]!.locked();
+      calls[k]!.commit();
+    }
+    expect((await Promise.all(queued)).length).toBe(3);
   });
 });
 

@@ -32,11 +32,21 @@ export interface Many {
   readonly commit: boolean;
 }
 
+/** Waits, inside the transaction, until `until` settles; its rejection aborts the program. */
+export interface Gate {
+  readonly gate: Promise<void>;
+}
+
 /**
  * A unit of database work: yields statements, receives each statement's rows ([] for writes).
- * A `Many` step receives `Row[][]` (typed through `many()`).
+ * A `Many` step receives `Row[][]` (typed through `many()`); a `Gate` step receives [].
  */
-export type Program<T> = Generator<Stmt | Many, T, Row[]>;
+export type Program<T> = Generator<Stmt | Many | Gate, T, Row[]>;
+
+/** Holds the transaction open until `until` resolves (the commit order of pipelined batches). */
+export function* gate(until: Promise<void>): Program<void> {
+  yield { gate: until };
+}
 
 export function stmt(sql: string, ...params: unknown[]): Stmt {
   return { sql, params };
@@ -51,7 +61,8 @@ export function* many(stmts: readonly Stmt[], opts: { commit?: boolean } = {}): 
   return (yield { many: stmts, commit: opts.commit ?? false }) as unknown as Row[][];
 }
 
-const isMany = (s: Stmt | Many): s is Many => (s as Many).many !== undefined;
+const isMany = (s: Stmt | Many | Gate): s is Many => (s as Many).many !== undefined;
+const isGate = (s: Stmt | Many | Gate): s is Gate => (s as Gate).gate !== undefined;
 
 /** How an upsert sets a column on conflict: the new value, or the larger of old and new. */
 export type SetRule = "new" | "max";
@@ -116,6 +127,8 @@ function driveSync<T>(program: Program<T>, exec: (s: Stmt) => Row[]): T {
   let step = program.next();
   while (!step.done) {
     const s = step.value;
+    // SQLite commits one batch at a time (no concurrent commits): nothing to wait for.
+    if (isGate(s)) throw new Error("a store program waited on a gate on a synchronous connection");
     step = program.next(isMany(s) ? (s.many.map(exec) as unknown as Row[]) : exec(s));
   }
   return step.value;
@@ -296,6 +309,11 @@ async function drive<T>(qr: QueryRunner, program: Program<T>, state: { begin: bo
   while (!step.done) {
     const s = step.value;
     if (state.committed) throw new Error("store program yielded a statement after its commit step");
+    if (isGate(s)) {
+      await s.gate;
+      step = program.next([]);
+      continue;
+    }
     const stmts = isMany(s) ? [...s.many] : [s];
     const head = state.begin ? 1 : 0;
     const tail = isMany(s) && s.commit && state.inTx ? 1 : 0;

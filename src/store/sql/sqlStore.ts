@@ -4,8 +4,10 @@
 // touched, number in memory in arrival order, multi-row inserts, write the heads back; one
 // transaction per batch.
 import type { DataSource } from "typeorm";
+import { RetryBatch } from "../types.js";
 import type {
   ChatPeer,
+  CommitOptions,
   CommitOutcome,
   ConvId,
   CursorAdvance,
@@ -25,7 +27,7 @@ import type {
   Style,
   User,
 } from "../types.js";
-import { dialectFor, many, stmt, type Dialect, type Program, type Row, type Stmt } from "./dialect.js";
+import { dialectFor, gate, many, stmt, type Dialect, type Program, type Row, type Stmt } from "./dialect.js";
 
 const MSG_COLS = [
   "conv_id", "seq", "msg_id", "msg_from", "msg_to", "msg_type", "msg_time", "body", "session_id",
@@ -94,20 +96,36 @@ export class SqlStore implements Store {
     return this.dialect.kind === "mysql";
   }
 
-  async commitBatch(batch: NewMessage[], opts: { locked?: () => void } = {}): Promise<CommitOutcome[]> {
-    const locked = opts.locked ?? (() => {});
+  async commitBatch(batch: NewMessage[], opts: CommitOptions = {}): Promise<CommitOutcome[]> {
     if (batch.length === 0) return [];
     let duplicates = 0;
     let transients = 0;
     for (;;) {
       const now = Date.now();
       const seen: Seen = { conversations: [], user_inbox: [] };
+      let lockedNow = false;
+      const locked = () => {
+        lockedNow = true;
+        opts.locked?.();
+      };
+      let gateFailed = false;
+      const ready = opts.ready?.catch((err: unknown) => {
+        gateFailed = true;
+        throw err;
+      });
+      ready?.catch(() => {}); // awaited only if the program reaches its gate
       try {
-        const out = await this.dialect.run(() => commitProgram(this.dialect, batch, now, locked, this.known, seen), { tx: true });
+        const out = await this.dialect.run(() => commitProgram(this.dialect, batch, now, locked, ready, this.known, seen), { tx: true });
         this.known.addAll("conversations", seen.conversations);
         this.known.addAll("user_inbox", seen.user_inbox);
         return out;
       } catch (err) {
+        // The batch before runs again: this one rolled back and runs again after it.
+        if (gateFailed) throw new RetryBatch(err);
+        const retryable = this.dialect.isDuplicateKey(err) || this.dialect.isTransient(err);
+        // Once a pipelined batch held its locks, the next batch may be numbered after it: it must
+        // not run again in place (it would be numbered after that one but settle before it).
+        if (retryable && opts.ready !== undefined && lockedNow) throw new RetryBatch(err);
         if (this.dialect.isDuplicateKey(err) && duplicates++ < DUPLICATE_RETRIES) continue;
         if (this.dialect.isTransient(err) && transients++ < TRANSIENT_RETRIES) continue;
         throw err;
@@ -545,6 +563,7 @@ function* commitProgram(
   batch: readonly NewMessage[],
   now: number,
   locked: () => void,
+  ready: Promise<void> | undefined,
   known: KnownCounters,
   seen: Seen,
 ): Program<CommitOutcome[]> {
@@ -636,6 +655,8 @@ function* commitProgram(
       ...touchConversations(d, accepted.map((i) => batch[i]!), now),
       ...effectStmts(d, batch, accepted, outcomes, now),
     );
+    // Pipelined: commit only after the batch before has (docs/reliability.md "Order").
+    if (ready) yield* gate(ready);
     yield* many(writes, { commit: true });
   } else {
     locked(); // nothing to store: step 1's locks are all this batch takes
