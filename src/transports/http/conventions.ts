@@ -4,7 +4,8 @@
 import { timingSafeEqual } from "node:crypto";
 import type { NextFunction, Request, Response } from "express";
 import { parseLenientJson } from "../../protocol/envelope.js";
-import { ImError } from "../../protocol/errors.js";
+import { ERROR_CATALOGUE, ImError } from "../../protocol/errors.js";
+import { addressId, IdError, messageId } from "../../protocol/ids.js";
 
 export type Params = Record<string, string>;
 
@@ -33,7 +34,26 @@ export function ok(res: Response, fields: Record<string, unknown> = {}): void {
   res.json({ result: "ok", result_detail: "", ...omitNulls(fields) });
 }
 
+/** Seconds a client is told to wait after a wait error (RFC 9110 §10.2.3 Retry-After). */
+export const RETRY_AFTER_SECONDS = 1;
+
+/**
+ * The wait errors answer with their own HTTP status and a Retry-After header, whatever the
+ * endpoint's usual convention (docs/http-api.md "Other statuses"): nothing was stored, the same
+ * request may be sent again. 429 Too Many Requests (RFC 6585 §4) for a sender over its limits,
+ * 503 Service Unavailable (RFC 9110 §15.6.4) when the write queue is full or the database away.
+ */
+const WAIT_STATUS: ReadonlyMap<string, number> = new Map([
+  [ERROR_CATALOGUE.rateLimited.code, 429],
+  [ERROR_CATALOGUE.overloaded.code, 503],
+]);
+
 export function fail(res: Response, err: ImError, fields: Record<string, unknown> = {}, status = 200): void {
+  const wait = WAIT_STATUS.get(err.code);
+  if (wait !== undefined) {
+    status = wait;
+    res.setHeader("Retry-After", String(RETRY_AFTER_SECONDS));
+  }
   res.status(status).json({ result: err.code, result_detail: err.message, ...omitNulls(fields) });
 }
 
@@ -86,14 +106,67 @@ export function intParam(p: Params, name: string, dflt: number): number {
   return Math.min(n, 2147483647);
 }
 
-/** A user id from a JSON list entry: `user_id` (or the original's `userId`), at most 64 characters. */
-export function entryUserId(entry: unknown, where: string, err: (detail: string) => ImError): string {
+/** The endpoint's error for a parameter, given the reason. */
+export type ParamError = (detail: string) => ImError;
+
+export interface IdParamOptions {
+  /** The endpoint's code for this parameter (the one it answers when the value is empty); it
+   * also refuses a value that breaks the identifier rule, with the rule as `result_detail`. */
+  err: ParamError;
+  /** The answer for an absent or empty value, when it needs its own detail (default: err). */
+  empty?: () => ImError;
+  /** Absent or empty gives "" instead of an error. */
+  optional?: boolean;
+}
+
+/**
+ * One identifier rule for the whole HTTP API (docs/http-api.md "Identifiers"): user and session
+ * ids are XMPP local parts (RFC 7622 §3.3), validated and case-folded as the XMPP server folds
+ * them, so `Bob` and `bob` are one user; message ids are printable and kept as given. The value
+ * is trimmed first (as every parameter). A refusal carries the endpoint's code and says which
+ * rule was broken, never the raw value.
+ */
+function idParam(check: (raw: string, field: string) => string, p: Params, name: string, opts: IdParamOptions): string {
+  const raw = (p[name] ?? "").trim();
+  if (raw === "") {
+    if (opts.optional) return "";
+    throw opts.empty ? opts.empty() : opts.err(`${name} is empty`);
+  }
+  return checkedId(check, raw, name, opts.err);
+}
+
+function checkedId(check: (raw: string, field: string) => string, raw: string, field: string, err: ParamError): string {
+  try {
+    return check(raw, field);
+  } catch (e) {
+    if (e instanceof IdError) throw err(e.message);
+    throw e;
+  }
+}
+
+/** A user id parameter (`user_id`, `msg_to`, `sender`, …): validated and folded. */
+export function userIdParam(p: Params, name: string, opts: IdParamOptions): string {
+  return idParam(addressId, p, name, opts);
+}
+
+/** A session id parameter: validated and folded like a user id (it is `<session_id>@component`). */
+export function sessionIdParam(p: Params, name: string, opts: IdParamOptions): string {
+  return idParam(addressId, p, name, opts);
+}
+
+/** A message id parameter (`msg_id`): validated, case kept. */
+export function msgIdParam(p: Params, name: string, opts: IdParamOptions): string {
+  return idParam(messageId, p, name, opts);
+}
+
+/** A user id from a JSON list entry: `user_id` (or the original's `userId`), validated and folded
+ * like `userIdParam`; `err` answers both an empty and an invalid one. */
+export function entryUserId(entry: unknown, where: string, err: ParamError): string {
   const e = (entry ?? {}) as Record<string, unknown>;
   const raw = e.user_id ?? e.userId;
   const id = typeof raw === "string" || typeof raw === "number" ? String(raw).trim() : "";
   if (id === "") throw err(`${where}.user_id is empty`);
-  if (charLength(id) > 64) throw err(`${where}.user_id is longer than 64 characters`);
-  return id;
+  return checkedId(addressId, id, `${where}.user_id`, err);
 }
 
 /** An optional string field of a JSON list entry, bounded; undefined when absent or empty. */

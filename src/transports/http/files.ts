@@ -8,7 +8,7 @@ import type { Request, RequestHandler, Response } from "express";
 import multer from "multer";
 import type { ImCore } from "../../core/im.js";
 import { ERROR_CATALOGUE, ImError } from "../../protocol/errors.js";
-import { charLength, fail, ok, paramsOf, text } from "./conventions.js";
+import { charLength, fail, ok, paramsOf, text, userIdParam } from "./conventions.js";
 
 export interface FileOptions {
   dir: string;
@@ -96,7 +96,7 @@ export function fileHandlers(core: ImCore, opts: FileOptions): Record<string, Re
         fileName: name,
         contentType: cleanType(file.mimetype),
         size: file.size,
-        userId: text(p, "user_id", { max: 64 }) || null,
+        userId: userIdParam(p, "user_id", { err: ImError.badParam, optional: true }) || null,
         createdAt: Date.now(),
       });
       const out = UPLOADS[variant](file.filename, name);

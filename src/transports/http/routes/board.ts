@@ -2,7 +2,7 @@
 // UUIDs and work for modify/delete (the original parsed them as numbers, spec §5.2).
 import { randomUUID } from "node:crypto";
 import { ImError } from "../../../protocol/errors.js";
-import { intParam, ok, text } from "../conventions.js";
+import { intParam, ok, sessionIdParam, text, userIdParam } from "../conventions.js";
 import type { Route } from "../routes.js";
 
 /** The original's columns: title varchar(256), content varchar(3920) (spec §4.4). */
@@ -13,8 +13,8 @@ const pubactId = (p: Record<string, string>) => text(p, "id_", { max: 64, requir
 
 export const boardRoutes: Record<string, Route> = {
   async addPubact({ core }, p, res) {
-    const sessionId = text(p, "session_id", { max: 64, required: () => ImError.sessionIdEmpty() });
-    const userId = text(p, "user_id", { max: 64, required: () => ImError.userIdEmpty() });
+    const sessionId = sessionIdParam(p, "session_id", { err: ImError.sessionIdEmpty });
+    const userId = userIdParam(p, "user_id", { err: ImError.userIdEmpty });
     const title = text(p, "title", { max: TITLE_MAX });
     const content = text(p, "content", { max: CONTENT_MAX });
     if (title === "" && content === "") throw ImError.badParam("title and content are both empty");
@@ -24,7 +24,7 @@ export const boardRoutes: Record<string, Route> = {
   },
 
   async findPubactList({ core }, p, res) {
-    const sessionId = text(p, "session_id", { max: 64, required: () => ImError.sessionIdEmpty() });
+    const sessionId = sessionIdParam(p, "session_id", { err: ImError.sessionIdEmpty });
     const list = await core.store.pubactsOf(sessionId);
     ok(res, { pubactList: list.map((x) => ({ id_: x.id, title: x.title, content: x.content, user_id: x.userId, ts: x.ts, session_id: x.sessionId })) });
   },
@@ -46,14 +46,14 @@ export const boardRoutes: Record<string, Route> = {
 
   /** Sets a user's style (upsert by style_name and user_id). */
   async addStyle({ core }, p, res) {
-    const userId = text(p, "user_id", { max: 64, required: () => ImError.userIdEmpty() });
+    const userId = userIdParam(p, "user_id", { err: ImError.userIdEmpty });
     const styleName = text(p, "style_name", { max: 64, required: ImError.badParam });
     const style = await core.store.stylePut({ styleId: randomUUID(), styleName, styleValue: intParam(p, "style_value", 0), userId });
     ok(res, { style_id: style.styleId, style_name: style.styleName, style_value: style.styleValue, user_id: style.userId });
   },
 
   async findStyleList({ core }, p, res) {
-    const userId = text(p, "user_id", { max: 64, required: () => ImError.userIdEmpty() });
+    const userId = userIdParam(p, "user_id", { err: ImError.userIdEmpty });
     const list = await core.store.stylesOf(userId);
     ok(res, { ofStyleList: list.map((s) => ({ style_id: s.styleId, style_name: s.styleName, style_value: s.styleValue, user_id: s.userId })) });
   },

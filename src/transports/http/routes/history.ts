@@ -4,8 +4,9 @@
 // receipts are never listed, and `total` counts exactly what can be listed.
 import type { ImCore } from "../../../core/im.js";
 import { ImError } from "../../../protocol/errors.js";
+import { tryAddressId } from "../../../protocol/ids.js";
 import type { StoredMessage } from "../../../store/types.js";
-import { beforeParam, intParam, ok, text, withFields, type Params } from "../conventions.js";
+import { beforeParam, intParam, msgIdParam, ok, sessionIdParam, userIdParam, withFields, type Params } from "../conventions.js";
 import type { Route } from "../routes.js";
 import { DEFAULT_PAGE, historyRow } from "./shapes.js";
 
@@ -23,7 +24,7 @@ async function readList(core: ImCore, page: { items: StoredMessage[] }, author: 
 
 export const historyRoutes: Record<string, Route> = {
   async findSessionHistory({ core }, p, res) {
-    const sessionId = text(p, "session_id", { max: 64, required: () => ImError.sessionIdEmpty("session_id为空 (session_id is empty)") });
+    const sessionId = sessionIdParam(p, "session_id", { err: ImError.sessionIdEmpty, empty: () => ImError.sessionIdEmpty("session_id为空 (session_id is empty)") });
     const { start, length, filter } = paging(p);
     const page = await core.sessionHistory(sessionId, start, length, filter);
     ok(res, { session_id: sessionId, total: page.total, message_list: page.items.map(historyRow) });
@@ -31,10 +32,18 @@ export const historyRoutes: Record<string, Route> = {
 
   /** 1:1 history of `user_id` with the peer `session_id` (spec §3.3). */
   async findChatHistory({ core }, p, res) {
-    const peer = (p.session_id ?? "").trim();
-    const userId = (p.user_id ?? "").trim();
-    if (userId === "") throw withFields(ImError.userIdEmpty("user_id为空 (user_id is empty)"), { session_id: peer, total: 0 });
-    if (peer === "") throw withFields(ImError.sessionIdEmpty("session_id (the peer's user id) is empty"), { total: 0 });
+    // The original kept session_id (the peer) and total 0 on failures; the peer is echoed only
+    // when it is a valid id, folded.
+    const rawPeer = (p.session_id ?? "").trim();
+    const echo = rawPeer === "" ? "" : (tryAddressId(rawPeer) ?? undefined);
+    const userId = userIdParam(p, "user_id", {
+      err: (d) => withFields(ImError.userIdEmpty(d), { session_id: echo, total: 0 }),
+      empty: () => withFields(ImError.userIdEmpty("user_id为空 (user_id is empty)"), { session_id: echo, total: 0 }),
+    });
+    const peer = userIdParam(p, "session_id", {
+      err: (d) => withFields(ImError.sessionIdEmpty(d), { total: 0 }),
+      empty: () => withFields(ImError.sessionIdEmpty("session_id (the peer's user id) is empty"), { total: 0 }),
+    });
     const { start, length, filter } = paging(p);
     const page = await core.chatHistory(userId, peer, start, length, filter);
     ok(res, { session_id: peer, total: page.total, message_list: page.items.map(historyRow) });
@@ -42,7 +51,7 @@ export const historyRoutes: Record<string, Route> = {
 
   /** The MTB-100 system messages sent to `msg_to` (spec §3.4). */
   async findSystemHistory({ core }, p, res) {
-    const userId = text(p, "msg_to", { max: 64, required: () => ImError.userIdEmpty("msg_to (the user id) is empty") });
+    const userId = userIdParam(p, "msg_to", { err: ImError.userIdEmpty, empty: () => ImError.userIdEmpty("msg_to (the user id) is empty") });
     const { start, length, filter } = paging(p);
     const page = await core.systemHistory(userId, start, length, filter);
     ok(res, { message_list: page.items.map(historyRow), total: page.total });
@@ -53,8 +62,8 @@ export const historyRoutes: Record<string, Route> = {
    * `msg_id`, oldest first, from the user's inbox. An unknown `msg_id` gives no list.
    */
   async syncMessage({ core }, p, res) {
-    const userId = text(p, "msg_to", { max: 64, required: () => ImError.userIdEmpty("msg_to (the user id) is empty") });
-    const msgId = text(p, "msg_id", { max: 64, required: ImError.bodyInvalid });
+    const userId = userIdParam(p, "msg_to", { err: ImError.userIdEmpty, empty: () => ImError.userIdEmpty("msg_to (the user id) is empty") });
+    const msgId = msgIdParam(p, "msg_id", { err: ImError.bodyInvalid });
     const after = await core.store.inboxSeqOfMsgId(userId, msgId);
     if (after === null) return ok(res);
     const items = await core.store.inboxAfter(userId, after, intParam(p, "length", 1000));
@@ -64,8 +73,8 @@ export const historyRoutes: Record<string, Route> = {
 
   /** Read counts of `sender`'s messages on a page of session history, with the member count. */
   async findSessionRead({ core }, p, res) {
-    const sessionId = text(p, "session_id", { max: 64, required: () => ImError.sessionIdEmpty("session_id is empty") });
-    const sender = text(p, "sender", { max: 64, required: () => ImError.userIdEmpty("sender is empty") });
+    const sessionId = sessionIdParam(p, "session_id", { err: ImError.sessionIdEmpty });
+    const sender = userIdParam(p, "sender", { err: ImError.userIdEmpty });
     const { start, length, filter } = paging(p);
     const page = await core.sessionHistory(sessionId, start, length, filter);
     // "read by N of M": M = members other than the author.
@@ -74,16 +83,16 @@ export const historyRoutes: Record<string, Route> = {
   },
 
   async findChatRead({ core }, p, res) {
-    const from = text(p, "msg_from", { max: 64, required: () => ImError.userIdEmpty("msg_from is empty") });
-    const to = text(p, "msg_to", { max: 64, required: () => ImError.userIdEmpty("msg_to is empty") });
+    const from = userIdParam(p, "msg_from", { err: ImError.userIdEmpty });
+    const to = userIdParam(p, "msg_to", { err: ImError.userIdEmpty });
     const { start, length, filter } = paging(p);
     const page = await core.chatHistory(from, to, start, length, filter);
     ok(res, { messageReadList: await readList(core, page, from, 1) });
   },
 
   async findStatusList({ core }, p, res) {
-    const msgId = text(p, "msg_id", { max: 64, required: () => ImError.bodyInvalid("msg_id is empty") });
-    const sender = text(p, "sender", { max: 64, required: () => ImError.userIdEmpty("sender is empty") });
+    const msgId = msgIdParam(p, "msg_id", { err: ImError.bodyInvalid });
+    const sender = userIdParam(p, "sender", { err: ImError.userIdEmpty });
     const marks = await core.store.readsOf(sender, msgId);
     ok(res, {
       ofStatusList: marks.map((r) => ({ id_: `${r.author}#${r.msgId}#${r.reader}`, msg_id: r.msgId, sender: r.author, reader: r.reader, status: r.status })),

@@ -1,7 +1,7 @@
 // Messages the server makes or changes (spec §3.2–§3.4): business pushes, the offline pull,
 // revoke and clear. Everything stored goes through the core's writer, the same path as XMPP.
 import { ImError } from "../../../protocol/errors.js";
-import { intParam, ok, text, type Params } from "../conventions.js";
+import { intParam, msgIdParam, ok, text, userIdParam, type Params } from "../conventions.js";
 import type { Route, RouteContext } from "../routes.js";
 import { offlineRow } from "./shapes.js";
 
@@ -13,8 +13,8 @@ const WEB_DEVICE = "[web]";
  * the answer says whether it was accepted (the original always said "ok"). */
 async function business({ core }: RouteContext, type: "MTB-000" | "MTB-001" | "MTB-100", p: Params, res: Parameters<Route>[2]): Promise<void> {
   // The original read only `msgTo`; legacy docs spell it msg_to.
-  const to = (p.msgTo ?? p.msg_to ?? "").trim();
-  if (to === "") throw ImError.userIdEmpty("msgTo is empty");
+  const name = p.msgTo !== undefined || p.msg_to === undefined ? "msgTo" : "msg_to";
+  const to = userIdParam(p, name, { err: ImError.userIdEmpty, empty: () => ImError.userIdEmpty("msgTo is empty") });
   const params = (p.params ?? "").trim();
   if (params === "") throw ImError.bodyInvalid("params is empty");
   const m = await core.business(type, to, params);
@@ -32,26 +32,27 @@ export const messageRoutes: Record<string, Route> = {
    * getThenClear=1) moves the device's cursor past what was returned and deletes nothing.
    */
   async getOffline({ core }, p, res) {
-    const userId = text(p, "user_id", { max: 64, required: () => ImError.userIdEmpty("user_id为空 (user_id is empty)") });
+    const userId = userIdParam(p, "user_id", { err: ImError.userIdEmpty, empty: () => ImError.userIdEmpty("user_id为空 (user_id is empty)") });
     const clear = (p.getThenClear ?? "").trim() !== "1";
     const device = text(p, "device", { max: 128 }) || "http";
-    const items = await core.offline(userId, device, text(p, "msg_id", { max: 64 }), clear, intParam(p, "length", OFFLINE_PAGE));
+    const watermark = msgIdParam(p, "msg_id", { err: ImError.badParam, optional: true });
+    const items = await core.offline(userId, device, watermark, clear, intParam(p, "length", OFFLINE_PAGE));
     const webSeq = items.length === 0 ? 0 : ((await core.cursors.all(userId))[WEB_DEVICE] ?? 0);
     ok(res, { message_list: items.map((i) => offlineRow(i, webSeq)) });
   },
 
   /** Deletes the 1:1 history of two users (spec §3.3); nobody is notified. */
   async clearChatHistory({ core }, p, res) {
-    const userId = text(p, "user_id", { max: 64, required: () => ImError.userIdEmpty("user_id为空 (user_id is empty)") });
-    const otherId = text(p, "other_id", { max: 64, required: () => ImError.userIdEmpty("other_id is empty") });
+    const userId = userIdParam(p, "user_id", { err: ImError.userIdEmpty, empty: () => ImError.userIdEmpty("user_id为空 (user_id is empty)") });
+    const otherId = userIdParam(p, "other_id", { err: ImError.userIdEmpty });
     const deleted = await core.clearChat(userId, otherId);
     ok(res, { user_id: userId, other_id: otherId, deleted });
   },
 
   /** Revokes a message and notifies like an XMPP revoke (spec §3.4; the original only deleted). */
   async revokeMessage({ core }, p, res) {
-    const msgId = text(p, "msg_id", { max: 64, required: () => ImError.bodyInvalid("msg_id is empty") });
-    const from = text(p, "msg_from", { max: 64 });
+    const msgId = msgIdParam(p, "msg_id", { err: ImError.bodyInvalid });
+    const from = userIdParam(p, "msg_from", { err: ImError.badParam, optional: true });
     const { target, notice } = await core.revokeMessage(msgId, from === "" ? null : from);
     if (!notice) return ok(res, { msg_id: msgId, msg_from: target.msgFrom });
     ok(res, { msg_id: msgId, msg_from: target.msgFrom, notice_msg_id: notice.msgId, notice_msg_type: notice.msgType });

@@ -4,12 +4,13 @@
 import type { ImCore } from "../../../core/im.js";
 import { ImError } from "../../../protocol/errors.js";
 import type { Session } from "../../../store/types.js";
-import { entryText, entryUserId, intParam, jsonArrayParam, ok, omitNulls, required, text, withFields, type Params } from "../conventions.js";
+import { entryText, entryUserId, intParam, jsonArrayParam, ok, omitNulls, required, sessionIdParam, text, userIdParam, withFields, type Params } from "../conventions.js";
 import type { Route } from "../routes.js";
 import { memberRow, sessionRow } from "./shapes.js";
 
-const sessionIdOf = (p: Params) => text(p, "session_id", { max: 64, required: () => ImError.sessionIdEmpty("session_id为空 (session_id is empty)") });
-const userIdOf = (p: Params) => text(p, "user_id", { max: 64, required: () => ImError.userIdEmpty("user_id为空 (user_id is empty)") });
+const sessionIdOf = (p: Params) =>
+  sessionIdParam(p, "session_id", { err: ImError.sessionIdEmpty, empty: () => ImError.sessionIdEmpty("session_id为空 (session_id is empty)") });
+const userIdOf = (p: Params) => userIdParam(p, "user_id", { err: ImError.userIdEmpty, empty: () => ImError.userIdEmpty("user_id为空 (user_id is empty)") });
 
 /** session_valid / valid: 0 open, 1 closed (spec §4.3); absent = 0 (spec §3.1). */
 function validParam(p: Params, name: string): number {
@@ -29,7 +30,7 @@ export const sessionRoutes: Record<string, Route> = {
   async addSession({ core }, p, res) {
     const typeText = required(p, "session_type", () => ImError.sessionTypeInvalid("session_type is empty"));
     if (!/^\d{1,9}$/.test(typeText)) throw ImError.sessionTypeInvalid(`session_type must be an integer, got '${typeText.slice(0, 20)}'`);
-    const owner = text(p, "request_user", { max: 64, required: ImError.sessionUserInvalid });
+    const owner = userIdParam(p, "request_user", { err: ImError.sessionUserInvalid });
     const list = jsonArrayParam(p, "subscribers", (d) => ImError.sessionUserInvalid(d));
     const members = list.map((entry, i) => ({
       userId: entryUserId(entry, `subscribers[${i}]`, ImError.sessionUserInvalid),

@@ -1,7 +1,7 @@
 // Users (spec §3.2): tlim's own users table (names, pictures, emails, push codes; DESIGN Q10),
 // and, with TLIM_PROVISION_ACCOUNTS=1, the XMPP accounts on the server (XEP-0133).
 import { ImError } from "../../../protocol/errors.js";
-import { entryText, entryUserId, jsonArrayParam, ok, text, withFields, type Params } from "../conventions.js";
+import { entryText, entryUserId, jsonArrayParam, ok, text, userIdParam, withFields, type Params } from "../conventions.js";
 import type { Route } from "../routes.js";
 
 /** `userList`: a JSON array of objects with user_id (missing → error-008, not JSON → error-005). */
@@ -75,7 +75,7 @@ export const userRoutes: Record<string, Route> = {
 
   /** Sets the push registration id (empty clears it); an unknown user is created by id. */
   async registerAppPushCode({ core }, p, res) {
-    const userId = text(p, "user_id", { max: 64, required: () => ImError.userIdEmpty("user_id为空 (user_id is empty)") });
+    const userId = userIdParam(p, "user_id", { err: ImError.userIdEmpty, empty: () => ImError.userIdEmpty("user_id为空 (user_id is empty)") });
     const code = text(p, "registrationId", { max: 256 });
     await core.store.userPushCodeSet(userId, code === "" ? null : code);
     ok(res, { user_id: userId, registrationId: code === "" ? null : code });
