@@ -29,7 +29,7 @@ describe.each(DB_KINDS)("HTTP message endpoints on %s", (kind) => {
       ["systemMessage", { msgTo: u, params: "{broken" }, "error-006"],
       ["approval", { msgTo: u, params: "{\"not\":\"an array\"}" }, "error-006"],
       ["approvalBack", { msgTo: u, params: "[]" }, "error-000"],
-      ["approval", { msgTo: "x".repeat(65), params: "[{}]" }, "error-016"],
+      ["approval", { msgTo: "x".repeat(65), params: "[{}]" }, "error-008"],
     ] as const) {
       const r = await tlim.api(name, params);
       expect(r.result, `${name} ${JSON.stringify(params)}`).toBe(code);
