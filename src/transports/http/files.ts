@@ -2,7 +2,8 @@
 // /plugins/tlim/: multipart upload (size-limited, content type recorded) and download by file id.
 // The bytes live in TLIM_FILE_DIR under the file id, which tlim makes itself (32 hex digits) and
 // checks before any file-system call: a request can never name another path.
-import { mkdir, unlink } from "node:fs";
+import { mkdir } from "node:fs";
+import { unlink } from "node:fs/promises";
 import { randomUUID } from "node:crypto";
 import type { Request, RequestHandler, Response } from "express";
 import multer from "multer";
@@ -103,7 +104,8 @@ export function fileHandlers(core: ImCore, opts: FileOptions): Record<string, Re
       if ("text" in out) res.type("text/plain; charset=utf-8").send(out.text);
       else ok(res, out.json);
     } catch (err) {
-      if (file) unlink(file.path, () => {});
+      // Removed before the answer, so "nothing is kept" holds once the client has it.
+      if (file) await unlink(file.path).catch(() => {});
       answerError(res, err);
     }
   };
