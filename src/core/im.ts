@@ -307,12 +307,12 @@ export class ImCore {
     const notice: NewMessage = sid !== null
       ? {
           ...serverColumns("MTS-101", sid, [{ session_id: sid, msg_id: msgId }]),
-          convId: target.convId, sessionId: sid, recipients: { sessionMembersOf: sid, fromServer: true }, effects: { revoke: [msgId] },
+          convId: target.convId, sessionId: sid, recipients: { sessionMembersOf: sid, fromServer: true }, effects: { revoke: [{ msgFrom: target.msgFrom, msgId }] },
         }
       : {
           ...serverColumns("MTT-101", target.msgTo, [{ msg_id: msgId }]),
           msgFrom: target.msgFrom, convId: target.convId, sessionId: null,
-          recipients: target.msgFrom === target.msgTo ? [target.msgFrom] : [target.msgTo, target.msgFrom], effects: { revoke: [msgId] },
+          recipients: target.msgFrom === target.msgTo ? [target.msgFrom] : [target.msgTo, target.msgFrom], effects: { revoke: [{ msgFrom: target.msgFrom, msgId }] },
         };
     const outcome = await this.writer.submit(notice);
     if (outcome.status === "rejected") throw ImError.forbidden(`the session of message '${msgId}' was dissolved`);

@@ -2,6 +2,7 @@
 // both), including the column-size limits the databases enforce.
 import type {
   CommitOptions,
+  OnlineDevice,
   ChatPeer,
   CommitOutcome,
   CursorAdvance,
@@ -74,6 +75,7 @@ export class MemoryStore implements Store {
   private readonly pubacts = new Map<string, Pubact>();
   private readonly styles = new Map<string, Style>(); // key(userId, styleName)
   private readonly files = new Map<string, StoredFile>();
+  private readonly online = new Map<string, OnlineDevice>(); // key(userId, resource)
   private closed = false;
 
   readonly concurrentCommits = false;
@@ -190,6 +192,22 @@ export class MemoryStore implements Store {
       if (k.startsWith(prefix)) out[k.slice(prefix.length)] = seq;
     }
     return out;
+  }
+
+  async onlineDevicePut(device: OnlineDevice): Promise<void> {
+    this.check();
+    checkLengths("online_devices", device, { userId: 64, resource: 128, via: 64 });
+    this.online.set(key(device.userId, device.resource), { ...device });
+  }
+
+  async onlineDeviceRemove(userId: string, resource: string): Promise<void> {
+    this.check();
+    this.online.delete(key(userId, resource));
+  }
+
+  async onlineDevices(): Promise<OnlineDevice[]> {
+    this.check();
+    return [...this.online.values()].sort((a, b) => (key(a.userId, a.resource) < key(b.userId, b.resource) ? -1 : 1)).map((d) => ({ ...d }));
   }
 
   async findMessage(msgFrom: string, msgId: string): Promise<StoredMessage | null> {
@@ -501,8 +519,8 @@ export class MemoryStore implements Store {
     if (!e) return;
     const conv = this.convs.get(m.convId)!;
     if (e.revoke && e.revoke.length > 0) {
-      const ids = new Set(e.revoke);
-      for (const x of conv.messages.values()) if (x.seq !== seq && ids.has(x.msgId)) x.revoked = true;
+      const refs = new Set(e.revoke.map((r) => key(r.msgFrom, r.msgId)));
+      for (const x of conv.messages.values()) if (x.seq !== seq && refs.has(key(x.msgFrom, x.msgId))) x.revoked = true;
     }
     for (const r of e.reads ?? []) {
       this.reads.set(key(key(r.author, r.msgId), m.msgFrom), {

@@ -74,8 +74,9 @@ export interface SessionRecipients {
 }
 
 export interface MessageEffects {
-  /** Revoke (MTT-101/MTS-101): these msg_ids of the same conversation become revoked. */
-  revoke?: string[];
+  /** Revoke (MTT-101/MTS-101): these messages of the same conversation become revoked. A msg_id
+   * is unique per sender only, so a target is the pair (msg_from, msg_id). */
+  revoke?: MessageRef[];
   /** Read receipts (MTT-100/MTS-100): upsert (author, msgId, reader = msgFrom) with status
    * 1 (read on web) or 2 (read elsewhere), spec §2.8. */
   reads?: Array<{ author: string; msgId: string; status: number }>;
@@ -83,6 +84,20 @@ export interface MessageEffects {
    * the session is closed (session_valid 1, session_delete_time now), its members removed, and
    * every other message of the conversation deleted (Q11: "notifies then purges"). */
   dissolve?: boolean;
+}
+
+/** An XMPP device tlim saw online: its resource, and the node its presence was addressed to
+ * (`<via>@C`, "" for C itself), which is where a probe must come from to be answered. */
+export interface OnlineDevice {
+  userId: string;
+  resource: string;
+  via: string;
+}
+
+/** One message named by its sender and its client id (unique together). */
+export interface MessageRef {
+  msgFrom: string;
+  msgId: string;
 }
 
 export interface ReadMark {
@@ -254,6 +269,13 @@ export interface Store {
   cursorAdvance(advances: readonly CursorAdvance[]): Promise<void>;
   /** Every device cursor row of a user: device -> acked seq (empty object when none). */
   cursorsOf(userId: string): Promise<Record<string, number>>;
+
+  /** Records an XMPP device as online (insert or replace). */
+  onlineDevicePut(device: OnlineDevice): Promise<void>;
+  /** Forgets an online device; absent is fine. */
+  onlineDeviceRemove(userId: string, resource: string): Promise<void>;
+  /** Every device recorded as online (at start-up: whom to ask again). */
+  onlineDevices(): Promise<OnlineDevice[]>;
 
   findMessage(msgFrom: string, msgId: string): Promise<StoredMessage | null>;
   /** Messages with this client msg_id in a conversation (msg_id is unique per sender only). */

@@ -25,6 +25,8 @@ export interface StoreFixture {
 let counter = 0;
 const nextId = () => `m${++counter}-${Math.random().toString(36).slice(2, 8)}`;
 
+const ref = (m: NewMessage) => ({ msgFrom: m.msgFrom, msgId: m.msgId });
+
 export function chat(from: string, to: string, extra: Partial<NewMessage> = {}): NewMessage {
   const msgId = nextId();
   return {
@@ -269,6 +271,22 @@ export function describeStoreContract(
       expect(await store.inboxAfter("nobody", 0, 10)).toEqual([]);
     });
 
+    it("records online devices: put replaces, remove forgets, all of them listed", async () => {
+      expect(await store.onlineDevices()).toEqual([]);
+      await store.onlineDevicePut({ userId: "bob", resource: "phone", via: "" });
+      await store.onlineDevicePut({ userId: "alice", resource: "r1[web]", via: "bob" });
+      await store.onlineDevicePut({ userId: "bob", resource: "phone", via: "carol" });
+      await store.onlineDevicePut({ userId: "bob", resource: "desk", via: "" });
+      expect(await store.onlineDevices()).toEqual([
+        { userId: "alice", resource: "r1[web]", via: "bob" },
+        { userId: "bob", resource: "desk", via: "" },
+        { userId: "bob", resource: "phone", via: "carol" },
+      ]);
+      await store.onlineDeviceRemove("bob", "phone");
+      await store.onlineDeviceRemove("bob", "never-seen");
+      expect((await store.onlineDevices()).map((d) => `${d.userId}/${d.resource}`)).toEqual(["alice/r1[web]", "bob/desk"]);
+    });
+
     it("moves device cursors forward only", async () => {
       expect(await store.cursorGet("alice", "phone")).toBe(0);
       expect(await store.cursorsOf("alice")).toEqual({});
@@ -461,40 +479,42 @@ export function describeStoreContract(
       expect((await store.inboxAfter("alice", 3, 10)).map((i) => i.message)).toEqual([hp.message]);
     });
 
-    it("revokes the listed ids of the notice's own conversation only, once", async () => {
+    it("revokes the listed (msg_from, msg_id) pairs of the notice's own conversation only, once", async () => {
       const conv = chatConvId("alice", "bob");
       const m1 = chat("alice", "bob");
       const m2 = chat("alice", "bob");
       const m3 = chat("bob", "alice");
       const elsewhere = chat("carol", "alice", { msgId: m1.msgId }); // same msg_id, other conversation
-      await store.commitBatch([m1, m2, m3, elsewhere]);
+      const twin = chat("bob", "alice", { msgId: m1.msgId }); // same msg_id, same conversation, other author
+      await store.commitBatch([m1, m2, m3, elsewhere, twin]);
       const notice = chat("alice", "bob", { msgType: "MTT-101" });
       // Lists its own id as well: the notice itself is never revoked.
-      notice.effects = { revoke: [m1.msgId, m3.msgId, "no-such-id", notice.msgId, m1.msgId] };
+      notice.effects = { revoke: [ref(m1), ref(m3), { msgFrom: "alice", msgId: "no-such-id" }, ref(notice), ref(m1), { msgFrom: "bob", msgId: m2.msgId }] };
       const o = stored((await store.commitBatch([notice]))[0]);
-      expect(o.message).toMatchObject({ revoked: false, hidden: false, seq: 4 });
-      expect(o.inbox).toEqual([{ userId: "bob", inboxSeq: 4 }, { userId: "alice", inboxSeq: 5 }]);
+      expect(o.message).toMatchObject({ revoked: false, hidden: false, seq: 5 });
+      expect(o.inbox).toEqual([{ userId: "bob", inboxSeq: 5 }, { userId: "alice", inboxSeq: 6 }]);
 
       expect((await store.findMessage("alice", m1.msgId))?.revoked).toBe(true);
       expect((await store.findMessage("bob", m3.msgId))?.revoked).toBe(true);
       expect((await store.findMessage("alice", m2.msgId))?.revoked).toBe(false);
+      expect((await store.findMessage("bob", m1.msgId))?.revoked).toBe(false); // the twin: other author
       expect((await store.findMessage("carol", m1.msgId))?.revoked).toBe(false);
       expect((await store.findMessage("alice", notice.msgId))?.revoked).toBe(false);
-      expect(await store.history(conv, 0, 10)).toMatchObject({ total: 2, items: [{ msgId: notice.msgId }, { msgId: m2.msgId }] });
-      expect((await allInbox("bob")).map((i) => i.message.msgId)).toEqual([m2.msgId, notice.msgId]);
-      expect((await allInbox("alice")).map((i) => i.message.msgId)).toEqual([m2.msgId, elsewhere.msgId, notice.msgId]);
+      expect(await store.history(conv, 0, 10)).toMatchObject({ total: 3, items: [{ msgId: notice.msgId }, { msgId: twin.msgId, msgFrom: "bob" }, { msgId: m2.msgId }] });
+      expect((await allInbox("bob")).map((i) => i.message.msgId)).toEqual([m2.msgId, twin.msgId, notice.msgId]);
+      expect((await allInbox("alice")).map((i) => i.message.msgId)).toEqual([m2.msgId, elsewhere.msgId, twin.msgId, notice.msgId]);
       expect((await allInbox("carol")).map((i) => i.message.msgId)).toEqual([elsewhere.msgId]);
 
-      // A duplicate of the notice applies nothing again: bob's new message with m1's msg_id stays.
-      const reuse = chat("bob", "alice", { msgId: m1.msgId });
-      stored((await store.commitBatch([reuse]))[0]);
+      // A duplicate of the notice applies nothing again: a message stored since stays.
+      const later = chat("bob", "alice", { msgId: m2.msgId });
+      stored((await store.commitBatch([later]))[0]);
       expect(duplicate((await store.commitBatch([{ ...notice }]))[0])).toEqual(o.message);
-      expect((await store.findMessage("bob", m1.msgId))?.revoked).toBe(false);
-      expect((await store.history(conv, 0, 10)).total).toBe(3);
+      expect((await store.findMessage("bob", m2.msgId))?.revoked).toBe(false);
+      expect((await store.history(conv, 0, 10)).total).toBe(4);
 
       // Inside one batch: a revoke applies to a message stored earlier in the same batch.
       const x = chat("alice", "bob");
-      const rx = chat("alice", "bob", { msgType: "MTT-101", effects: { revoke: [x.msgId] } });
+      const rx = chat("alice", "bob", { msgType: "MTT-101", effects: { revoke: [ref(x)] } });
       const [ox] = (await store.commitBatch([x, rx])).map(stored);
       expect(ox!.message.revoked).toBe(false); // as it was stored
       expect((await store.findMessage("alice", x.msgId))?.revoked).toBe(true);
@@ -632,7 +652,7 @@ export function describeStoreContract(
       await store.commitBatch([chat("bob", "alice", { hidden: true, effects: { reads: [{ author: "alice", msgId: m0.msgId, status: 2 }] } })]);
 
       const ok = chat("alice", "bob");
-      const revoke = chat("alice", "bob", { msgType: "MTT-101", effects: { revoke: [m0.msgId] } });
+      const revoke = chat("alice", "bob", { msgType: "MTT-101", effects: { revoke: [ref(m0)] } });
       const read = chat("bob", "alice", { hidden: true, effects: { reads: [{ author: "alice", msgId: m0.msgId, status: 1 }] } });
       const dissolve = post("alice", "rb", { msgType: "MTS-107", effects: { dissolve: true } });
       const bad = chat("bob", "alice", { hidden: true, effects: { reads: [{ author: "x".repeat(65), msgId: m0.msgId, status: 1 }] } });

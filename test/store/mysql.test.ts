@@ -68,7 +68,7 @@ async function raw<T>(url: string, fn: (c: mysql.Connection) => Promise<T>): Pro
 describe("MySQL/MariaDB schema and connection", () => {
   it("migrates on request only, once", () =>
     withDb(async ({ url }) => {
-      await expect(openStore(url)).rejects.toThrow(/needs migrations \(Init1795000000000, ReadsRevokeDissolve1795000000001, HttpApi1795000000002\).*tlim migrate/);
+      await expect(openStore(url)).rejects.toThrow(/needs migrations \(Init1795000000000, ReadsRevokeDissolve1795000000001, HttpApi1795000000002, Delivery1795000000003\).*tlim migrate/);
       expect(await migrationStatus(url)).toEqual({ applied: [], pending: ALL_MIGRATIONS });
       expect(await runMigrations(url)).toEqual(ALL_MIGRATIONS);
       expect(await migrationStatus(url)).toEqual({ applied: ALL_MIGRATIONS, pending: [] });
@@ -103,7 +103,7 @@ describe("MySQL/MariaDB schema and connection", () => {
           "SELECT TABLE_NAME, TABLE_COLLATION FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME <> 'tlim_migrations'",
           [name],
         );
-        expect(tables.length).toBe(13);
+        expect(tables.length).toBe(14);
         for (const t of tables) expect(t.TABLE_COLLATION).toBe("utf8mb4_bin");
         const [cols] = await c.query<mysql.RowDataPacket[]>(
           "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, CHARACTER_SET_NAME, COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND CHARACTER_SET_NAME IS NOT NULL AND TABLE_NAME <> 'tlim_migrations'",

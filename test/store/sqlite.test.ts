@@ -29,7 +29,7 @@ describeStoreContract(
 describe("SQLite schema and connection", () => {
   it("migrates on request only, once", async () => {
     const url = freshUrl();
-    await expect(openStore(url)).rejects.toThrow(/needs migrations \(Init1795000000000, ReadsRevokeDissolve1795000000001, HttpApi1795000000002\).*tlim migrate/);
+    await expect(openStore(url)).rejects.toThrow(/needs migrations \(Init1795000000000, ReadsRevokeDissolve1795000000001, HttpApi1795000000002, Delivery1795000000003\).*tlim migrate/);
     expect(await migrationStatus(url)).toEqual({ applied: [], pending: ALL_MIGRATIONS });
     expect(await runMigrations(url)).toEqual(ALL_MIGRATIONS);
     expect(await migrationStatus(url)).toEqual({ applied: ALL_MIGRATIONS, pending: [] });

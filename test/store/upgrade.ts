@@ -13,7 +13,8 @@ import { chat } from "./contract.js";
 export const INIT = "Init1795000000000";
 export const READS = "ReadsRevokeDissolve1795000000001";
 export const HTTP_API = "HttpApi1795000000002";
-export const ALL_MIGRATIONS = [INIT, READS, HTTP_API];
+export const DELIVERY = "Delivery1795000000003";
+export const ALL_MIGRATIONS = [INIT, READS, HTTP_API, DELIVERY];
 
 export async function checkUpgradeFromInit(url: string): Promise<void> {
   const base = createDataSource(url);
@@ -45,9 +46,9 @@ export async function checkUpgradeFromInit(url: string): Promise<void> {
   } finally {
     await initOnly.destroy();
   }
-  expect(await migrationStatus(url)).toEqual({ applied: [INIT], pending: [READS, HTTP_API] });
-  await expect(openStore(url)).rejects.toThrow(new RegExp(`needs migrations \\(${READS}, ${HTTP_API}\\)`));
-  expect(await runMigrations(url)).toEqual([READS, HTTP_API]);
+  expect(await migrationStatus(url)).toEqual({ applied: [INIT], pending: [READS, HTTP_API, DELIVERY] });
+  await expect(openStore(url)).rejects.toThrow(new RegExp(`needs migrations \\(${READS}, ${HTTP_API}, ${DELIVERY}\\)`));
+  expect(await runMigrations(url)).toEqual([READS, HTTP_API, DELIVERY]);
 
   const store = await openStore(url);
   try {
@@ -73,6 +74,8 @@ export async function checkUpgradeFromInit(url: string): Promise<void> {
   await ds.initialize();
   try {
     await ds.undoLastMigration({ transaction: "each" });
+    await expect(ds.query("SELECT COUNT(*) AS n FROM online_devices")).rejects.toThrow();
+    await ds.undoLastMigration({ transaction: "each" });
     await expect(ds.query("SELECT COUNT(*) AS n FROM chats")).rejects.toThrow();
     await expect(ds.query("SELECT COUNT(*) AS n FROM users")).rejects.toThrow();
     await ds.undoLastMigration({ transaction: "each" });
@@ -84,6 +87,6 @@ export async function checkUpgradeFromInit(url: string): Promise<void> {
   } finally {
     await ds.destroy();
   }
-  expect(await migrationStatus(url)).toEqual({ applied: [INIT], pending: [READS, HTTP_API] });
-  expect(await runMigrations(url)).toEqual([READS, HTTP_API]);
+  expect(await migrationStatus(url)).toEqual({ applied: [INIT], pending: [READS, HTTP_API, DELIVERY] });
+  expect(await runMigrations(url)).toEqual([READS, HTTP_API, DELIVERY]);
 }

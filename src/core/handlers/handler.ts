@@ -2,7 +2,7 @@
 import { encodeBody, type Envelope } from "../../protocol/envelope.js";
 import type { CommitOutcome, NewMessage, Store } from "../../store/types.js";
 import { ImError } from "../../protocol/errors.js";
-import { IdError, messageId } from "../../protocol/ids.js";
+import { addressId, IdError, messageId } from "../../protocol/ids.js";
 import type { Inbound, SubmitResult } from "../types.js";
 
 export interface HandlerContext {
@@ -10,7 +10,7 @@ export interface HandlerContext {
   /** Revoke window in ms; 0 = unlimited (DESIGN Q13). */
   readonly revokeWindowMs: number;
   /** Reads only: handlers look things up, the writer changes them. */
-  readonly store: Pick<Store, "findMessageInConv" | "sessionGet">;
+  readonly store: Pick<Store, "findMessage" | "findMessageInConv" | "messagesByMsgId" | "sessionGet">;
   now(): number;
   /** Store-first: resolves after the commit (group commit writer). */
   commit(message: NewMessage): Promise<CommitOutcome>;
@@ -52,4 +52,14 @@ export function bodyMsgIds(env: Envelope): string[] {
     }
   });
   return [...new Set(ids)];
+}
+
+/** A user or session id given inside a body element, validated and folded like every address. */
+export function bodyAddress(raw: string, field: string): string {
+  try {
+    return addressId(raw.trim(), field);
+  } catch (err) {
+    if (err instanceof IdError) throw ImError.bodyInvalid(err.message);
+    throw err;
+  }
 }

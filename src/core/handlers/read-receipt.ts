@@ -9,12 +9,20 @@ import { resolvePeer } from "./chat-content.js";
 import { bodyMsgIds, messageColumns, type HandlerContext, type MessageHandler } from "./handler.js";
 import { rejection, resolveSessionId } from "./session-content.js";
 
-async function readsFor(ctx: HandlerContext, convId: ConvId, reader: string, ids: string[], status: number) {
+/**
+ * Read marks for the listed ids. A msg_id is unique per sender only: 1:1 the read messages are
+ * the peer's; in a session, every other member's message with that id in the session.
+ */
+async function readsFor(ctx: HandlerContext, convId: ConvId, reader: string, peer: string | null, ids: string[], status: number) {
   const reads: Array<{ author: string; msgId: string; status: number }> = [];
   for (const msgId of ids) {
-    const m = await ctx.store.findMessageInConv(convId, msgId);
+    const found = peer !== null
+      ? [await ctx.store.findMessage(peer, msgId)]
+      : await ctx.store.messagesByMsgId(msgId);
     // Unknown ids and one's own messages carry no read state; the receipt still travels.
-    if (m && !m.revoked && m.msgFrom !== reader) reads.push({ author: m.msgFrom, msgId, status });
+    for (const m of found) {
+      if (m && m.convId === convId && !m.revoked && !m.hidden && m.msgFrom !== reader) reads.push({ author: m.msgFrom, msgId, status });
+    }
   }
   return reads;
 }
@@ -29,7 +37,7 @@ export const readReceipt: MessageHandler = {
     if (env.msg_type === "MTT-100") {
       const peer = resolvePeer(inbound);
       const convId = chatConvId(reader, peer);
-      const reads = await readsFor(ctx, convId, reader, ids, status);
+      const reads = await readsFor(ctx, convId, reader, peer, ids, status);
       const outcome = await ctx.commit({
         ...messageColumns(env, peer), convId, sessionId: null,
         recipients: peer === reader ? [reader] : [peer, reader], hidden: true, effects: { reads },
@@ -39,7 +47,7 @@ export const readReceipt: MessageHandler = {
     }
     const sessionId = resolveSessionId(inbound);
     const convId = sessionConvId(sessionId);
-    const reads = await readsFor(ctx, convId, reader, ids, status);
+    const reads = await readsFor(ctx, convId, reader, null, ids, status);
     const outcome = await ctx.commit({
       ...messageColumns(env, env.msg_to || sessionId), convId, sessionId,
       recipients: { sessionMembersOf: sessionId }, hidden: true, effects: { reads },

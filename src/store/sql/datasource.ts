@@ -217,7 +217,12 @@ export function entitySchemas(kind: DbKind): EntitySchema[] {
         conv_seq: big(),
         created_at: big(),
       },
-      { indices: [{ name: "IDX_inbox_user_conv", columns: ["user_id", "conv_id", "conv_seq"] }] },
+      {
+        indices: [
+          { name: "IDX_inbox_user_conv", columns: ["user_id", "conv_id", "conv_seq"] },
+          { name: "IDX_inbox_conv", columns: ["conv_id", "conv_seq"] },
+        ],
+      },
     ),
     table(
       "device_cursors",
@@ -228,6 +233,16 @@ export function entitySchemas(kind: DbKind): EntitySchema[] {
         updated_at: big(),
       },
       { checks: lengthCheck("CHK_device_cursors_len", { user_id: L.userId, device: L.device }) },
+    ),
+    table(
+      "online_devices",
+      {
+        user_id: str(L.userId, { primary: true }),
+        resource: str(L.device, { primary: true }),
+        via: str(L.userId),
+        updated_at: big(),
+      },
+      { checks: lengthCheck("CHK_online_devices_len", { user_id: L.userId, resource: L.device, via: L.userId }) },
     ),
     table(
       "sessions",

@@ -16,6 +16,7 @@ import type {
   InboxRef,
   Member,
   NewMessage,
+  OnlineDevice,
   Page,
   Pubact,
   ReadMark,
@@ -36,6 +37,7 @@ const MSG_COLS = [
 const MSG_SELECT = MSG_COLS.map((c) => `m.${c}`).join(", ");
 const INBOX_COLS = ["user_id", "seq", "conv_id", "conv_seq", "created_at"] as const;
 const CURSOR_COLS = ["user_id", "device", "acked_seq", "updated_at"] as const;
+const ONLINE_COLS = ["user_id", "resource", "via", "updated_at"] as const;
 const SESSION_COLS = [
   "session_id", "session_type", "session_name", "session_user", "session_pic", "session_valid",
   "session_create_time", "session_modify_time", "session_delete_time",
@@ -205,6 +207,26 @@ export class SqlStore implements Store {
       const out: Record<string, number> = {};
       for (const r of rows) out[str(r.device)] = num(r.acked_seq);
       return out;
+    }, { tx: false });
+  }
+
+  async onlineDevicePut(device: OnlineDevice): Promise<void> {
+    const d = this.dialect;
+    await d.run(function* () {
+      yield stmt(d.upsert("online_devices", ONLINE_COLS, ["user_id", "resource"], 1, { via: "new", updated_at: "new" }), device.userId, device.resource, device.via, Date.now());
+    }, { tx: false });
+  }
+
+  async onlineDeviceRemove(userId: string, resource: string): Promise<void> {
+    await this.dialect.run(function* () {
+      yield stmt("DELETE FROM online_devices WHERE user_id = ? AND resource = ?", userId, resource);
+    }, { tx: false });
+  }
+
+  onlineDevices(): Promise<OnlineDevice[]> {
+    return this.dialect.run(function* () {
+      const rows = yield stmt("SELECT user_id, resource, via FROM online_devices ORDER BY user_id, resource");
+      return rows.map((r) => ({ userId: str(r.user_id), resource: str(r.resource), via: str(r.via) }));
     }, { tx: false });
   }
 
@@ -878,8 +900,12 @@ function effectStmts(
 
     if (e.revoke && e.revoke.length > 0) {
       // Only this conversation, never the notice itself (it may list its own id).
-      for (const chunk of chunks(sortedUnique(e.revoke), IN_CHUNK)) {
-        out.push(stmt(`UPDATE messages SET revoked = 1 WHERE conv_id = ? AND seq <> ? AND msg_id IN (${marks(chunk.length)})`, m.convId, seq, ...chunk));
+      const refs = dedupeBy(e.revoke, (r) => msgKey(r.msgFrom, r.msgId)).sort((a, b) => cmp(msgKey(a.msgFrom, a.msgId), msgKey(b.msgFrom, b.msgId)));
+      for (const chunk of chunks(refs, IN_CHUNK)) {
+        out.push(stmt(
+          `UPDATE messages SET revoked = 1 WHERE conv_id = ? AND seq <> ? AND ${d.pairIn("msg_from", "msg_id", chunk.length)}`,
+          m.convId, seq, ...chunk.flatMap((r) => [r.msgFrom, r.msgId]),
+        ));
       }
     }
 

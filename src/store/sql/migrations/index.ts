@@ -8,12 +8,14 @@ import { ReadsRevokeDissolve1795000000001 as SqliteReads } from "./sqlite/179500
 import { ReadsRevokeDissolve1795000000001 as MysqlReads } from "./mysql/1795000000001-ReadsRevokeDissolve.js";
 import { HttpApi1795000000002 as SqliteHttpApi } from "./sqlite/1795000000002-HttpApi.js";
 import { HttpApi1795000000002 as MysqlHttpApi } from "./mysql/1795000000002-HttpApi.js";
+import { Delivery1795000000003 as SqliteDelivery } from "./sqlite/1795000000003-Delivery.js";
+import { Delivery1795000000003 as MysqlDelivery } from "./mysql/1795000000003-Delivery.js";
 
 type MigrationClass = new () => MigrationInterface;
 
 const SETS: Record<DbKind, MigrationClass[]> = {
-  sqlite: [SqliteInit, SqliteReads, SqliteHttpApi],
-  mysql: [MysqlInit, MysqlReads, MysqlHttpApi],
+  sqlite: [SqliteInit, SqliteReads, SqliteHttpApi, SqliteDelivery],
+  mysql: [MysqlInit, MysqlReads, MysqlHttpApi, MysqlDelivery],
 };
 
 export function migrationsFor(kind: DbKind): MigrationClass[] {
