@@ -1,8 +1,9 @@
 // A J-IM connection over TCP framing (spec §1.2): reads frames, writes frames. The server's one
 // shared 'data' listener hands it every read (server.ts); a partial frame is all it keeps
-// between reads, and only while one is partial.
+// between reads, and only while one is partial: the reads that hold it, joined once when the
+// header says the frame is complete (feedFrames, linear in the bytes received).
 import type { Socket } from "node:net";
-import { encodeFrame, FrameError, readFrames, type FrameSink } from "../../protocol/jim-frame.js";
+import { encodeFrame, feedFrames, FrameError, type FrameSink, type PartialFrame } from "../../protocol/jim-frame.js";
 import { JimConnection, type ConnectionHost, type Protocol } from "./connection.js";
 
 /** A peer that never closes its side of an ended connection is destroyed after this. */
@@ -15,8 +16,10 @@ function destroy(socket: Socket): void {
 export class TcpConnection extends JimConnection implements FrameSink {
   /** When it last received something (heartbeat timeout, spec §4.4). */
   lastRx = Date.now();
-  /** The start of a frame not yet complete. */
-  private partial: Buffer | null = null;
+  /** Closed at this time (ms) unless logged in by then; 0 = no deadline (server.ts sweep). */
+  loginBy = 0;
+  /** The start of a frame not yet complete; null between frames. */
+  private partial: PartialFrame | null = null;
 
   constructor(
     host: ConnectionHost,
@@ -29,13 +32,21 @@ export class TcpConnection extends JimConnection implements FrameSink {
     return "tcp";
   }
 
+  /** The peer's address, from the socket (never from anything the peer sends). */
+  get remoteAddress(): string {
+    return this.socket.remoteAddress ?? "";
+  }
+
+  /** Bytes held for a frame not yet complete (0 between frames). */
+  get bufferedBytes(): number {
+    return this.partial?.length ?? 0;
+  }
+
   /** What one read returned. */
   data(chunk: Buffer): void {
     if (this.closed) return;
-    const b = this.partial === null ? chunk : Buffer.concat([this.partial, chunk]);
-    let used: number;
     try {
-      used = readFrames(b, this.host.maxBodyBytes, this);
+      this.partial = feedFrames(this.partial, chunk, this.host.maxBodyBytes, this);
     } catch (err) {
       // Unknown version or command, negative or oversized length: close (spec §1.2).
       this.log.info({ reason: (err as FrameError).message, user: this.user }, "j-im tcp frame refused; closing");
@@ -43,7 +54,7 @@ export class TcpConnection extends JimConnection implements FrameSink {
       this.close();
       return;
     }
-    this.partial = used === b.length || this.closed ? null : b.subarray(used);
+    if (this.closed) this.partial = null;
   }
 
   frame(cmd: number, synSeq: number, body: Buffer): void {
