@@ -3,6 +3,7 @@
 // Requests carry the command as "cmd", replies and pushes as "command" (spec §0). Replies are
 // built from the STATUS table so a code and its text never drift apart.
 import { z } from "zod";
+import { addressId, IdError, tryAddressId } from "./ids.js";
 
 export const Cmd = {
   UNKNOWN: 0,
@@ -62,6 +63,15 @@ export type Packet = Record<string, unknown>;
 /** `{code, command, msg, ...extra}`: a status reply (spec §2.2). */
 export function statusPacket(command: number | null, code: StatusCode, extra: Record<string, unknown> = {}): Packet {
   return { ...extra, code, ...(command === null ? {} : { command }), msg: STATUS[code] };
+}
+
+/**
+ * The failure reply for an id refused by protocol/ids.ts: the command's failure code with the
+ * reason in `data` (`error-000`, as tlim's "body empty or invalid"); the reason names the field
+ * and the rule, never the raw value.
+ */
+export function idRefusal(command: number | null, code: StatusCode, err: IdError): Packet {
+  return statusPacket(command, code, { data: { error: "error-000", detail: err.message } });
 }
 
 /** `{command, data}`: a pure data push (heartbeat, handshake, chat push, exit notify). */
@@ -141,6 +151,26 @@ const lenientInt = z.preprocess((v) => {
 /** Any scalar as text; absent/null stays undefined. */
 const lenientText = z.preprocess((v) => (typeof v === "number" || typeof v === "boolean" ? String(v) : v ?? undefined), z.string().optional());
 
+/**
+ * A user or group id (protocol/ids.ts): trimmed, validated and case-folded; blank stays blank.
+ * An invalid one fails the parse, so the command answers its own failure code.
+ */
+const addressText = (field: string) =>
+  lenientText.transform((v, ctx) => {
+    const t = v?.trim();
+    if (t === undefined || t === "") return v;
+    try {
+      return addressId(t, field);
+    } catch (err) {
+      if (!(err instanceof IdError)) throw err;
+      ctx.addIssue({ code: "custom", message: err.message });
+      return z.NEVER;
+    }
+  }).optional();
+
+/** A group id that is only looked up: folded when valid, else kept (it then matches no group). */
+const lookupText = lenientText.transform((v) => (v === undefined ? v : tryAddressId(v.trim()) ?? v)).optional();
+
 const optionalInt = lenientInt.optional().nullable().transform((v) => v ?? undefined);
 const extrasSchema = z.record(z.string(), z.unknown()).optional().nullable().transform((v) => v ?? undefined);
 
@@ -163,20 +193,20 @@ export const LOGIN_ALIASES = { loginname: "userId" } as const;
 export const loginSchema = z.object({ userId: lenientText, password: lenientText, token: lenientText });
 
 export const JOIN_FIELDS = ["groupId", "name"] as const;
-export const joinSchema = z.object({ groupId: lenientText, name: lenientText });
+export const joinSchema = z.object({ groupId: lookupText, name: lenientText });
 
 export const CLOSE_FIELDS = ["userId"] as const;
-export const closeSchema = z.object({ userId: lenientText });
+export const closeSchema = z.object({ userId: addressText("userId") });
 
 export const GET_USER_FIELDS = ["userId", "type"] as const;
-export const getUserSchema = z.object({ userId: lenientText, type: optionalInt });
+export const getUserSchema = z.object({ userId: addressText("userId"), type: optionalInt });
 
 export const GET_MESSAGE_FIELDS = ["userId", "fromUserId", "groupId", "type", "beginTime", "endTime", "offset", "count"] as const;
 const lenientMs = z.preprocess((v) => (typeof v === "string" && v.trim() !== "" && !Number.isNaN(Number(v)) ? Number(v) : v ?? undefined), z.number().finite().optional());
 export const getMessageSchema = z.object({
-  userId: lenientText,
-  fromUserId: lenientText,
-  groupId: lenientText,
+  userId: addressText("userId"),
+  fromUserId: addressText("fromUserId"),
+  groupId: addressText("groupId"),
   type: optionalInt,
   beginTime: lenientMs,
   endTime: lenientMs,

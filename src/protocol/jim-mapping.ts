@@ -5,6 +5,7 @@
 // element's text or file reference.
 import type { StoredMessage } from "../store/types.js";
 import type { BodyItem, Envelope } from "./envelope.js";
+import { addressId, IdError, messageId } from "./ids.js";
 import type { ChatRequest, recallSchema } from "./jim-commands.js";
 import type { z } from "zod";
 
@@ -38,22 +39,38 @@ export class ChatRefusal extends Error {
 const MAX_ID = 64;
 
 /**
- * The envelope of a J-IM chat sent by `sender`. `from` must be the sender (or absent); the
- * message id is the J-IM `id` when given, else `newId`. Throws ChatRefusal.
+ * An id from a J-IM client through protocol/ids.ts (user and group ids validated and folded,
+ * message ids validated); its IdError becomes a ChatRefusal naming the field and the rule,
+ * never the value.
+ */
+function checked(rule: (raw: string, field: string) => string, raw: string, field: string): string {
+  try {
+    return rule(raw, field);
+  } catch (err) {
+    if (err instanceof IdError) throw new ChatRefusal(err.message);
+    throw err;
+  }
+}
+
+/**
+ * The envelope of a J-IM chat sent by `sender` (a folded user id). `from` must be the sender (or
+ * absent); the message id is the J-IM `id` when given, else `newId`. Throws ChatRefusal.
  */
 export function chatToEnvelope(req: ChatRequest, sender: string, now: number, newId: string): Envelope {
-  if (req.from !== undefined && req.from !== "" && req.from !== sender) {
-    throw new ChatRefusal(`from '${req.from}' is not the logged-in user '${sender}'`);
+  const from = (req.from ?? "").trim();
+  if (from !== "" && checked(addressId, from, "from") !== sender) {
+    throw new ChatRefusal(`from is not the logged-in user '${sender}'`);
   }
   const chatType = req.chatType;
   if (chatType !== ChatType.GROUP && chatType !== ChatType.PRIVATE) {
     throw new ChatRefusal(`chatType must be 1 (group) or 2 (private), got ${chatType ?? "nothing"}`);
   }
-  const target = chatType === ChatType.GROUP ? (req.groupId ?? "").trim() : (req.to ?? "").trim();
-  if (target === "") throw new ChatRefusal(chatType === ChatType.GROUP ? "groupId is empty" : "to is empty");
-  if (target.length > MAX_ID) throw new ChatRefusal(`target '${target.slice(0, 20)}…' is longer than ${MAX_ID} characters`);
-  const id = (req.id ?? "").trim() || newId;
-  if (id.length > MAX_ID) throw new ChatRefusal(`id is longer than ${MAX_ID} characters`);
+  const field = chatType === ChatType.GROUP ? "groupId" : "to";
+  const raw = chatType === ChatType.GROUP ? (req.groupId ?? "").trim() : (req.to ?? "").trim();
+  if (raw === "") throw new ChatRefusal(`${field} is empty`);
+  const target = checked(addressId, raw, field);
+  const given = (req.id ?? "").trim();
+  const id = given === "" ? newId : checked(messageId, given, "id");
   const msgType = req.msgType ?? MsgType.TEXT;
   const kind = IN[msgType];
   if (!kind) throw new ChatRefusal(`msgType ${msgType} is not one of 0..6`);
@@ -77,11 +94,13 @@ export function chatToEnvelope(req: ChatRequest, sender: string, now: number, ne
  * the message, `chatType` with `to` or `groupId` where it was sent. Throws ChatRefusal.
  */
 export function recallToEnvelope(req: RecallRequest, sender: string, now: number, newId: string): Envelope {
-  const id = (req.id ?? "").trim();
-  if (id === "") throw new ChatRefusal("id (the message to recall) is empty");
+  const given = (req.id ?? "").trim();
+  if (given === "") throw new ChatRefusal("id (the message to recall) is empty");
+  const id = checked(messageId, given, "id");
   const group = req.chatType === ChatType.GROUP || (req.chatType === undefined && (req.groupId ?? "") !== "");
-  const target = (group ? req.groupId ?? "" : req.to ?? "").trim();
-  if (target === "") throw new ChatRefusal(group ? "groupId is empty" : "to is empty");
+  const raw = (group ? req.groupId ?? "" : req.to ?? "").trim();
+  if (raw === "") throw new ChatRefusal(group ? "groupId is empty" : "to is empty");
+  const target = checked(addressId, raw, group ? "groupId" : "to");
   return {
     compress: "0", encode: "0", encrypt: "0", version: "2.1.0",
     msg_from: sender,
@@ -101,12 +120,21 @@ function fileElement(content: string): BodyItem {
   const text = content.trim();
   if (text === "") throw new ChatRefusal("content (the file reference) is empty");
   const param = /[?&]fileId=([^&#]+)/.exec(text)?.[1];
-  if (param) return { fileId: decodeURIComponent(param).slice(0, MAX_ID), url: text };
+  if (param) return { fileId: decodedParam(param).slice(0, MAX_ID), url: text };
   if (text.length > MAX_ID) throw new ChatRefusal(`file reference is longer than ${MAX_ID} characters and has no fileId= parameter`);
   return /^[a-z][a-z0-9+.-]*:\/\/|^\//i.test(text) ? { fileId: text, url: text } : { fileId: text };
 }
 
 /** The columns of a stored message the mapping reads. */
+/** A URL parameter decoded; a malformed %-escape is a refusal, not an internal error. */
+function decodedParam(param: string): string {
+  try {
+    return decodeURIComponent(param);
+  } catch {
+    throw new ChatRefusal("the fileId= parameter of the file reference is not valid URL encoding");
+  }
+}
+
 export type MessageView = Pick<StoredMessage, "msgId" | "msgFrom" | "msgTo" | "msgType" | "msgTime" | "body" | "sessionId" | "createdAt" | "hidden">;
 
 export type JimView =

@@ -1,6 +1,7 @@
 // J-IM commands, leniency and the msgType mapping (pure parts).
 import { describe, expect, it } from "vitest";
-import { canonicalKeys, chatSchema, CHAT_FIELDS, jimJson, LOGIN_ALIASES, LOGIN_FIELDS, loginSchema, parseRequest, STATUS, statusPacket } from "../../src/protocol/jim-commands.js";
+import { canonicalKeys, chatSchema, CHAT_FIELDS, CLOSE_FIELDS, closeSchema, GET_MESSAGE_FIELDS, GET_USER_FIELDS, getMessageSchema, getUserSchema, idRefusal, jimJson, JOIN_FIELDS, joinSchema, LOGIN_ALIASES, LOGIN_FIELDS, loginSchema, parseRequest, STATUS, statusPacket } from "../../src/protocol/jim-commands.js";
+import { IdError } from "../../src/protocol/ids.js";
 import { ChatRefusal, chatToEnvelope, messageToJim, recallToEnvelope, type MessageView } from "../../src/protocol/jim-mapping.js";
 import { signToken, verifyToken } from "../../src/protocol/jim-token.js";
 
@@ -79,6 +80,60 @@ describe("J-IM chat -> tlim envelope", () => {
     expect(recallToEnvelope({ id: "m1", chatType: 2, to: "bob" }, "alice", 1, "r")).toMatchObject({ msg_type: "MTT-101", msg_to: "bob", body: [{ msg_id: "m1" }] });
     expect(recallToEnvelope({ id: "m1", chatType: undefined, groupId: "s" }, "alice", 1, "r")).toMatchObject({ msg_type: "MTS-101", body: [{ session_id: "s", msg_id: "m1" }] });
     expect(() => recallToEnvelope({ chatType: 2, to: "bob" }, "alice", 1, "r")).toThrow(ChatRefusal);
+  });
+});
+
+describe("J-IM ids (protocol/ids.ts)", () => {
+  const req = (o: Record<string, unknown>) => parseRequest(o, CHAT_FIELDS, chatSchema)!;
+  const refusalOf = (f: () => unknown): string => {
+    try {
+      f();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ChatRefusal);
+      return (err as Error).message;
+    }
+    throw new Error("not refused");
+  };
+
+  it("folds user and group ids in a chat; a from spelled differently is still the sender", () => {
+    const env = chatToEnvelope(req({ from: " ALICE ", to: "Bob", chatType: 2, content: "x", id: "Id-1" }), "alice", 0, "x");
+    expect(env).toMatchObject({ msg_from: "alice", msg_to: "bob", msg_id: "Id-1" });
+    expect(chatToEnvelope(req({ groupId: "Team-A", chatType: 1, content: "x" }), "alice", 0, "x")).toMatchObject({ msg_to: "team-a", body: [{ session_id: "team-a" }] });
+  });
+
+  it("refuses a bad to, groupId, from or id with a reason naming the field, never the value", () => {
+    const bad = (o: Record<string, unknown>) => refusalOf(() => chatToEnvelope(req({ content: "x", chatType: 2, to: "bob", ...o }), "alice", 0, "x"));
+    expect(bad({ to: "<b>evil</b>" })).toMatch(/^to contains a space or one of/);
+    expect(bad({ to: "a@b" })).toMatch(/^to /);
+    expect(bad({ to: "x".repeat(65) })).toBe("to is longer than 64 characters");
+    expect(bad({ chatType: 1, groupId: "g/1" })).toMatch(/^groupId /);
+    expect(bad({ from: "al ice" })).toMatch(/^from /);
+    expect(bad({ id: "m\u0000\u0007" })).toBe("id contains a control, format or non-character code point");
+    expect(bad({ id: "i".repeat(65) })).toBe("id is longer than 64 characters");
+    expect(bad({ to: "evil\u202eid" })).not.toContain("evil");
+    expect(bad({ chatType: 2, msgType: 1, content: "http://x/?fileId=%E0%A4%A" })).toMatch(/not valid URL encoding/);
+  });
+
+  it("refuses a bad recall id or target", () => {
+    expect(refusalOf(() => recallToEnvelope({ id: "a\u0001", chatType: 2, to: "bob" }, "alice", 1, "r"))).toMatch(/^id /);
+    expect(refusalOf(() => recallToEnvelope({ id: "m1", chatType: 1, groupId: "a b" }, "alice", 1, "r"))).toMatch(/^groupId /);
+    expect(recallToEnvelope({ id: "M1", chatType: 2, to: "BOB" }, "alice", 1, "r")).toMatchObject({ msg_to: "bob", body: [{ msg_id: "M1" }] });
+  });
+
+  it("validates and folds the ids of get-user, get-messages and close; a bad one fails the parse", () => {
+    expect(parseRequest({ userId: "Bob", type: 0 }, GET_USER_FIELDS, getUserSchema)).toMatchObject({ userId: "bob" });
+    expect(parseRequest({ userId: "b:b", type: 0 }, GET_USER_FIELDS, getUserSchema)).toBeNull();
+    expect(parseRequest({ fromUserId: "Carol", group_id: " G1 ", type: 1 }, GET_MESSAGE_FIELDS, getMessageSchema)).toMatchObject({ fromUserId: "carol", groupId: "g1" });
+    expect(parseRequest({ fromUserId: "c'c", type: 1 }, GET_MESSAGE_FIELDS, getMessageSchema)).toBeNull();
+    expect(parseRequest({ userId: "x\u0000" }, CLOSE_FIELDS, closeSchema)).toBeNull();
+    expect(parseRequest({}, CLOSE_FIELDS, closeSchema)).toEqual({});
+    // join only looks the group up: folded when valid, kept (matching nothing) when not
+    expect(parseRequest({ groupId: "G1" }, JOIN_FIELDS, joinSchema)).toMatchObject({ groupId: "g1" });
+    expect(parseRequest({ groupId: "a b" }, JOIN_FIELDS, joinSchema)).toMatchObject({ groupId: "a b" });
+  });
+
+  it("answers a refused id with the command's failure code and the reason in data", () => {
+    expect(jimJson(idRefusal(6, 10008, new IdError("userId", "is empty")))).toBe('{"code":10008,"command":6,"data":{"detail":"userId is empty","error":"error-000"},"msg":"login failed ! 登录失败!"}');
   });
 });
 

@@ -3,13 +3,15 @@
 //   /api/message/send   body = a chat exactly as command 11, `from` required -> the reply-12 body
 //   /api/user/online    userid -> 10019 online / 10001 offline (J-IM connections or XMPP presence)
 //   /api/user/close     userid -> closes every J-IM connection of the user, 10021
-// Missing userid -> 10020. Replies are JSON without `command`, except send (as upstream).
+// Missing userid -> 10020; an invalid one (protocol/ids.ts) -> 10020 with the reason in `data`.
+// Replies are JSON without `command`, except send (as upstream).
 import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { canonicalKeys, jimJson, parseBodyObject, STATUS, type StatusCode } from "../../protocol/jim-commands.js";
+import { addressId, IdError } from "../../protocol/ids.js";
+import { canonicalKeys, Cmd, idRefusal, jimJson, parseBodyObject, STATUS, type StatusCode } from "../../protocol/jim-commands.js";
+import { ChatRefusal } from "../../protocol/jim-mapping.js";
 import type { JimDeps } from "./context.js";
-import { submitChat } from "./commands/chat.js";
-import { USER_ID } from "./commands/login.js";
+import { refusal, submitChat } from "./commands/chat.js";
 
 export interface HttpOptions {
   /** null = open (TLIM_API_AUTH=none). */
@@ -34,21 +36,35 @@ export function httpHandler(deps: JimDeps, opts: HttpOptions) {
       const params = paramsOf(url, req, raw);
       // Without a configured secret the API stays closed (DESIGN Q14), it never opens.
       if (expected !== null && (expected.length === 0 || !secretMatches(expected, req, params))) return send(401, status(10020));
-      const userid = (params.userid ?? "").trim();
       switch (url.pathname) {
         case "/api/message/send": {
           const body = parseBodyObject(raw);
-          const given = typeof body?.from === "string" ? body.from.trim() : "";
-          const from = USER_ID.test(given) ? given : ""; // no logged-in user here: `from` is required
+          const given = typeof body?.from === "string" || typeof body?.from === "number" ? String(body.from).trim() : "";
+          // No logged-in user here: `from` is required, and is the sender once validated.
+          let from = "";
+          try {
+            if (given !== "") from = addressId(given, "from");
+          } catch (err) {
+            if (!(err instanceof IdError)) throw err;
+            return send(200, refusal(Cmd.CHAT_RESP, new ChatRefusal(err.message)));
+          }
           return send(200, await submitChat(deps, body, from, null));
         }
         case "/api/user/online":
-          if (userid === "") return send(200, status(10020));
-          return send(200, status(deps.directory.isOnline(userid) ? 10019 : 10001));
-        case "/api/user/close":
-          if (userid === "") return send(200, status(10020));
+        case "/api/user/close": {
+          const given = (params.userid ?? "").trim();
+          if (given === "") return send(200, status(10020));
+          let userid: string;
+          try {
+            userid = addressId(given, "userid");
+          } catch (err) {
+            if (!(err instanceof IdError)) throw err;
+            return send(200, idRefusal(null, 10020, err));
+          }
+          if (url.pathname === "/api/user/online") return send(200, status(deps.directory.isOnline(userid) ? 10019 : 10001));
           deps.hub.closeUser(userid);
           return send(200, status(10021));
+        }
         default:
           return send(404, { error: "no such endpoint" });
       }
