@@ -1,9 +1,22 @@
 // Login checks (docs/jim-gateway.md "Logging in"): a token signed with TLIM_JIM_TOKEN_SECRET,
 // or a password checked by the XMPP server itself: a throwaway client authenticates over SASL
 // on the server's client port (TLIM_XMPP_C2S) and disconnects. Nothing secret is cached.
+//
+// Limits (docs/jim-gateway.md "Login limits"), so that tlim is no password-guessing proxy:
+// every attempt from a source address counts against TLIM_JIM_LOGIN_PER_ADDRESS, and every
+// failed password for a user id against TLIM_JIM_LOGIN_PER_USER (counted when it starts, given
+// back when it succeeds, so concurrent guesses cannot overrun it). Over a limit the attempt fails
+// without contacting the XMPP server, and one line names the address (never the password).
 import { client, xml } from "@xmpp/client";
 import type { Logger } from "pino";
+import { OPTIONS } from "../../config.js";
 import { verifyToken } from "../../protocol/jim-token.js";
+import { addressKey, RateLimiter } from "./limits.js";
+
+/** The limits count per minute. */
+export const LOGIN_WINDOW_MS = 60_000;
+/** Most addresses and user ids each limit remembers at once (limits.ts: bounded memory). */
+export const LOGIN_LIMIT_KEYS = 65_536;
 
 export interface CredentialOptions {
   /** Empty: tokens are refused. */
@@ -13,34 +26,102 @@ export interface CredentialOptions {
   /** The users' XMPP domain. */
   userDomain: string;
   timeoutMs?: number;
+  /** Login attempts per minute from one source address (TLIM_JIM_LOGIN_PER_ADDRESS); 0 = no limit. Absent: the configuration's default. */
+  loginPerAddress?: number;
+  /** Failed password logins per minute for one user id (TLIM_JIM_LOGIN_PER_USER); 0 = no limit. Absent: the configuration's default. */
+  loginPerUser?: number;
 }
+
+const configDefault = (key: "jimLoginPerAddress" | "jimLoginPerUser") => OPTIONS[key].schema.parse(undefined) as number;
 
 export type LoginCheck = { ok: true; via: "token" | "password" } | { ok: false; reason: string };
 
+/** One login attempt, its user id already validated and folded (protocol/ids.ts). */
+export interface LoginAttempt {
+  userId: string;
+  /** The user id as the client spelled it (a token may be signed over that spelling). */
+  given: string;
+  password?: string;
+  token?: string;
+  /** Source address, from the socket. */
+  address: string;
+  protocol: string;
+}
+
+type Sasl = "accepted" | "refused" | "unreachable";
+
 export class Credentials {
+  private readonly perAddress: RateLimiter | null;
+  private readonly perUser: RateLimiter | null;
+  /** Attempts per minute per address, failures per minute per user id (0 = no limit). */
+  readonly limits: { perAddress: number; perUser: number };
+
   constructor(
     private readonly opts: CredentialOptions,
     private readonly log: Logger,
-  ) {}
+    /** Monotonic ms for the limits (tests). */
+    now?: () => number,
+  ) {
+    this.limits = {
+      perAddress: opts.loginPerAddress ?? configDefault("jimLoginPerAddress"),
+      perUser: opts.loginPerUser ?? configDefault("jimLoginPerUser"),
+    };
+    const limiter = (limit: number) => (limit > 0 ? new RateLimiter({ limit, windowMs: LOGIN_WINDOW_MS, maxKeys: LOGIN_LIMIT_KEYS, now }) : null);
+    this.perAddress = limiter(this.limits.perAddress);
+    this.perUser = limiter(this.limits.perUser);
+  }
+
+  /**
+   * Counts one login attempt from `address` (every attempt, whatever it holds); false when the
+   * address is over TLIM_JIM_LOGIN_PER_ADDRESS: the attempt must fail without any check.
+   */
+  admit(address: string, protocol: string): boolean {
+    if (this.perAddress === null) return true;
+    const taken = this.perAddress.take(addressKey(address));
+    if (taken === "ok") return true;
+    this.overLimit(taken, { address, protocol, limit: "TLIM_JIM_LOGIN_PER_ADDRESS", perMinute: this.limits.perAddress });
+    return false;
+  }
 
   /**
    * A non-empty token decides alone (a bad token is not retried as a password); otherwise the
-   * password is checked against the XMPP server.
+   * password is checked against the XMPP server, unless the user id is over its failure limit.
    */
-  async check(userId: string, password: string | undefined, token: string | undefined): Promise<LoginCheck> {
+  async check(a: LoginAttempt): Promise<LoginCheck> {
+    const { userId, token, password } = a;
     if (token !== undefined && token.trim() !== "") {
       if (this.opts.tokenSecret === "") return { ok: false, reason: "tokens are not enabled (TLIM_JIM_TOKEN_SECRET is empty)" };
-      return verifyToken(this.opts.tokenSecret, userId, token, Math.floor(Date.now() / 1000))
-        ? { ok: true, via: "token" }
-        : { ok: false, reason: "token invalid or expired" };
+      const now = Math.floor(Date.now() / 1000);
+      // Signed over the folded id or over the client's spelling of it: one account either way.
+      const valid = verifyToken(this.opts.tokenSecret, userId, token, now) || (a.given !== userId && verifyToken(this.opts.tokenSecret, a.given, token, now));
+      return valid ? { ok: true, via: "token" } : { ok: false, reason: "token invalid or expired" };
     }
     if (password === undefined || password === "") return { ok: false, reason: "neither password nor token" };
     if (this.opts.c2s === "") return { ok: false, reason: "password logins are not enabled (TLIM_XMPP_C2S is empty)" };
-    return (await this.saslLogin(userId, password)) ? { ok: true, via: "password" } : { ok: false, reason: "the XMPP server refused the password" };
+    if (this.perUser !== null) {
+      const taken = this.perUser.take(userId);
+      if (taken !== "ok") {
+        this.overLimit(taken, { address: a.address, user: userId, protocol: a.protocol, limit: "TLIM_JIM_LOGIN_PER_USER", perMinute: this.limits.perUser });
+        return { ok: false, reason: "too many failed logins for this user id" };
+      }
+    }
+    const sasl = await this.saslLogin(userId, password);
+    // Only a refused password counts against the user: a success, or a server that could not be
+    // reached, gives the attempt back.
+    if (sasl !== "refused") this.perUser?.give(userId);
+    if (sasl === "accepted") return { ok: true, via: "password" };
+    return { ok: false, reason: sasl === "refused" ? "the XMPP server refused the password" : "the XMPP server could not be reached" };
   }
 
-  /** One SASL login on the server's client port; true when the server accepts it. */
-  private async saslLogin(username: string, password: string): Promise<boolean> {
+  /** One line at the first refusal of a burst (warn), the rest at debug: a flood does not flood the log. */
+  private overLimit(taken: "refused" | "refused-again", fields: Record<string, unknown>): void {
+    const msg = "j-im login over the limit: refused without asking the XMPP server";
+    if (taken === "refused") this.log.warn(fields, msg);
+    else this.log.debug(fields, msg);
+  }
+
+  /** One SASL login on the server's client port. */
+  private async saslLogin(username: string, password: string): Promise<Sasl> {
     const xmpp = client({
       service: this.opts.c2s,
       domain: this.opts.userDomain,
@@ -56,11 +137,12 @@ export class Credentials {
         xmpp.start(),
         new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("timeout")), this.opts.timeoutMs ?? 10000))),
       ]);
-      return true;
+      return "accepted";
     } catch (err) {
       const e = err as { condition?: string; name?: string; message?: string };
-      if (e.name !== "SASLError") this.log.warn({ err: e.message, service: this.opts.c2s }, "password check failed to reach the XMPP server");
-      return false;
+      if (e.name === "SASLError") return "refused";
+      this.log.warn({ err: e.message, service: this.opts.c2s }, "password check failed to reach the XMPP server");
+      return "unreachable";
     } finally {
       clearTimeout(timer);
       await Promise.race([xmpp.stop().catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);

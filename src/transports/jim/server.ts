@@ -4,13 +4,17 @@
 // Transport code only: read a frame, dispatch, write the answer.
 //
 // Every socket gets the same three listener functions (created once per server: no closures per
-// connection; docs/performance.md "J-IM connections"), and one entry in `sockets`: for a TCP
-// connection the connection itself, which also holds its last-received time for the sweep.
+// connection; docs/performance.md "J-IM connections"), and one entry in `sockets`: for a TCP or
+// WebSocket connection the connection itself, which also holds what the sweep needs: its
+// last-received time (heartbeat timeout) and its login deadline (TLIM_JIM_LOGIN_TIMEOUT_S:
+// a connection not logged in by then is closed, whatever it sends meanwhile; docs/jim-gateway.md
+// "Login limits"). Plain HTTP connections have no login deadline.
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from "node:http";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
 import { cmdOf, parseBodyObject } from "../../protocol/jim-commands.js";
 import { JIM_VERSION } from "../../protocol/jim-frame.js";
+import { OPTIONS } from "../../config.js";
 import { CommandTable } from "./commands/index.js";
 import { joinGroupsOf, logIn } from "./commands/login.js";
 import type { ConnectionHost, JimConnection } from "./connection.js";
@@ -25,14 +29,26 @@ export interface JimServerOptions {
   maxBodyBytes: number;
   /** 0 = never close idle connections. */
   heartbeatTimeoutS: number;
+  /**
+   * A TCP or WebSocket connection not logged in this long after it opened is closed
+   * (TLIM_JIM_LOGIN_TIMEOUT_S); 0 = never. Absent: the configuration's default.
+   */
+  loginTimeoutS?: number;
   /** Secret of the HTTP API; null = open. */
   apiSecret: string | null;
 }
 
-/** What the sweep needs of a socket: when it last received something (heartbeat, spec §4.4). */
-interface Received {
+/** What the sweep needs of a socket (a TcpConnection or WsConnection is its own entry). */
+interface Tracked {
+  /** When it last received something (heartbeat, spec §4.4). */
   lastRx: number;
+  /** Closed at this time (ms) unless logged in by then; 0 = no deadline (plain HTTP). */
+  loginBy: number;
+  /** A J-IM connection's user, null before login; absent while the protocol is not known yet. */
+  readonly user?: string | null;
 }
+
+const DEFAULT_LOGIN_TIMEOUT_S = OPTIONS.jimLoginTimeoutS.schema.parse(undefined) as number;
 
 function ignore(): void {}
 
@@ -40,10 +56,13 @@ export class JimServer {
   private readonly server: Server;
   private readonly http: HttpServer;
   private readonly wss: WebSocketServer;
-  /** Every open socket with the time it last received something (a TcpConnection is its own entry). */
-  private readonly sockets = new Map<Socket, Received>();
+  /** Every open socket with what the sweep needs (a J-IM connection is its own entry). */
+  private readonly sockets = new Map<Socket, Tracked>();
   private readonly host: ConnectionHost;
   private sweeper: NodeJS.Timeout | null = null;
+  /** Heartbeat timeout and login deadline in ms; 0 = none. */
+  private readonly idleMs: number;
+  private readonly loginMs: number;
   /** The listeners every socket shares (`this` is the socket). */
   private readonly onFirstData: (this: Socket, first: Buffer) => void;
   private readonly onTcpData: (this: Socket, chunk: Buffer) => void;
@@ -55,6 +74,8 @@ export class JimServer {
     private readonly opts: JimServerOptions,
   ) {
     this.host = { deps, table: new CommandTable(), maxBodyBytes: opts.maxBodyBytes };
+    this.idleMs = opts.heartbeatTimeoutS * 1000;
+    this.loginMs = (opts.loginTimeoutS ?? DEFAULT_LOGIN_TIMEOUT_S) * 1000;
     const server = this;
     const sockets = this.sockets;
     this.onFirstData = function (first) {
@@ -94,9 +115,9 @@ export class JimServer {
       this.server.once("error", reject);
       this.server.listen(this.opts.port, this.opts.host, () => resolve());
     });
-    const timeoutMs = this.opts.heartbeatTimeoutS * 1000;
-    if (timeoutMs > 0) {
-      this.sweeper = setInterval(() => this.sweep(timeoutMs), Math.min(5000, Math.max(100, timeoutMs / 4)));
+    const shortest = Math.min(...[this.idleMs, this.loginMs].filter((ms) => ms > 0));
+    if (shortest !== Infinity) {
+      this.sweeper = setInterval(() => this.sweep(), Math.min(5000, Math.max(100, shortest / 4)));
       this.sweeper.unref();
     }
     return this.port;
@@ -114,15 +135,24 @@ export class JimServer {
     await closed;
   }
 
-  private sweep(timeoutMs: number): void {
+  /** Closes the idle (no J-IM message, as upstream) and the not logged in past their deadline. */
+  private sweep(): void {
     const now = Date.now();
+    let late = 0;
     for (const [socket, s] of this.sockets) {
-      if (now - s.lastRx > timeoutMs) socket.destroy(); // no J-IM message, as upstream
+      if (this.idleMs > 0 && now - s.lastRx > this.idleMs) socket.destroy();
+      else if (s.loginBy !== 0 && now > s.loginBy && !s.user) {
+        late++;
+        socket.destroy();
+      }
     }
+    if (late > 0) this.deps.log.debug({ closed: late, loginTimeoutS: this.loginMs / 1000 }, "j-im connections not logged in by the deadline closed");
   }
 
   private accept(socket: Socket): void {
-    this.sockets.set(socket, { lastRx: Date.now() });
+    const now = Date.now();
+    // Until its first bytes a socket is no HTTP request yet: it has the login deadline too.
+    this.sockets.set(socket, { lastRx: now, loginBy: this.loginMs > 0 ? now + this.loginMs : 0 });
     socket.on("close", this.onSocketClose);
     socket.on("error", ignore); // a reset peer is an ordinary end
     socket.on("data", this.onFirstData);
@@ -131,15 +161,19 @@ export class JimServer {
   /** The first bytes decide: J-IM TCP framing, or HTTP (the API, or a WebSocket upgrade). */
   private sniff(socket: Socket, first: Buffer): void {
     socket.off("data", this.onFirstData);
+    const s = this.sockets.get(socket);
     if (first[0] === JIM_VERSION) {
       const conn = new TcpConnection(this.host, socket);
+      conn.loginBy = s?.loginBy ?? 0; // counted from the connection's start
       this.sockets.set(socket, conn);
       socket.on("data", this.onTcpData);
       conn.data(first);
       return;
     }
-    const s = this.sockets.get(socket);
-    if (s) s.lastRx = Date.now();
+    if (s) {
+      s.lastRx = Date.now();
+      s.loginBy = 0; // HTTP: no login (a WebSocket upgrade sets its own deadline)
+    }
     socket.on("data", this.onOtherData);
     socket.pause();
     socket.unshift(first);
@@ -148,14 +182,16 @@ export class JimServer {
   }
 
   private acceptWs(ws: WebSocket, req: IncomingMessage, socket: Socket): void {
-    const state = this.sockets.get(socket);
     const conn = new WsConnection(this.host, ws, socket);
+    if (this.loginMs > 0) conn.loginBy = conn.lastRx + this.loginMs; // from the upgrade on
+    // The connection is the socket's entry from now on (the sweep sees its user).
+    if (this.sockets.has(socket)) this.sockets.set(socket, conn);
     ws.on("error", ignore);
     ws.on("close", () => conn.close());
-    ws.on("ping", () => state && (state.lastRx = Date.now()));
+    ws.on("ping", () => (conn.lastRx = Date.now()));
     // Text and binary frames alike (spec §1.3): the payload is JSON with a mandatory "cmd".
     ws.on("message", (data: Buffer | ArrayBuffer | Buffer[]) => {
-      if (state) state.lastRx = Date.now();
+      conn.lastRx = Date.now();
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
       const text = buf.toString("utf8");
       const body = parseBodyObject(text);
@@ -165,7 +201,11 @@ export class JimServer {
     this.autoLogin(conn, req);
   }
 
-  /** `?username=&password=` / `?token=` on the upgrade URL logs in at once (spec §1.3, demo hook). */
+  /**
+   * `?username=&password=` / `?token=` on the upgrade URL logs in at once (spec §1.3, demo hook).
+   * The same login as command 5: it counts against the source address (the socket's, never a
+   * header's) and the user's failure limit.
+   */
   private autoLogin(conn: JimConnection, req: IncomingMessage): void {
     const q = new URL(req.url ?? "/", "http://jim.invalid").searchParams;
     const userId = q.get("username") ?? q.get("userId") ?? q.get("userid") ?? q.get("loginname");

@@ -4,6 +4,11 @@ import type { WebSocket } from "ws";
 import { JimConnection, type ConnectionHost, type Protocol } from "./connection.js";
 
 export class WsConnection extends JimConnection {
+  /** When it last received something (heartbeat timeout, spec §4.4; set by server.ts). */
+  lastRx = Date.now();
+  /** Closed at this time (ms) unless logged in by then; 0 = no deadline (server.ts sweep). */
+  loginBy = 0;
+
   constructor(
     host: ConnectionHost,
     private readonly ws: WebSocket,
@@ -15,6 +20,11 @@ export class WsConnection extends JimConnection {
 
   get protocol(): Protocol {
     return "ws";
+  }
+
+  /** The peer's address, from the TCP socket (never from headers such as X-Forwarded-For). */
+  get remoteAddress(): string {
+    return this.socket.remoteAddress ?? "";
   }
 
   protected write(_command: number, json: string): void {

@@ -1,14 +1,14 @@
 // Login 5 -> 6 (spec §2.8), with the check upstream lacks: a token or a password the XMPP
 // server accepts. Success binds the connection as a device of the user (offline cursor), joins
 // the user's groups (its open tlim sessions, command 9 each) and answers 10007; failure answers
-// 10008 and closes, as upstream does.
-import { Cmd, LOGIN_ALIASES, LOGIN_FIELDS, loginSchema, parseRequest, statusPacket, type Packet } from "../../../protocol/jim-commands.js";
+// 10008 and closes, as upstream does. Every attempt counts against the source address's limit
+// first (credentials.ts); the user id is an XMPP local part, validated and folded (ids.ts).
+import { Cmd, idRefusal, LOGIN_ALIASES, LOGIN_FIELDS, loginSchema, parseRequest, statusPacket, type Packet } from "../../../protocol/jim-commands.js";
+import { addressId, IdError } from "../../../protocol/ids.js";
 import type { JimConnection } from "../connection.js";
 import type { JimCommand, JimDeps } from "../context.js";
+import { remoteAddressOf } from "../limits.js";
 import { CursorSync } from "../sync.js";
-
-/** A J-IM user id is an XMPP local part (RFC 7622 §3.3.1 forbids these characters). */
-export const USER_ID = /^[^\s"&'/:<>@]{1,64}$/;
 
 export interface LoginRequest {
   userId?: string;
@@ -21,11 +21,21 @@ export interface LoginRequest {
 /** Logs a connection in; resolves with the reply to send (then "close" on failure). */
 export async function logIn(deps: JimDeps, conn: JimConnection, req: LoginRequest): Promise<{ ok: boolean; reply: Packet }> {
   const failed = { ok: false, reply: statusPacket(Cmd.LOGIN_RESP, 10008) };
-  const userId = (req.userId ?? "").trim();
-  if (!USER_ID.test(userId)) return failed;
-  const check = await deps.credentials.check(userId, req.password, req.token);
+  const address = remoteAddressOf(conn);
+  const protocol = conn.protocol;
+  if (!deps.credentials.admit(address, protocol)) return failed; // logged there, once per burst
+  const given = (req.userId ?? "").trim();
+  let userId: string;
+  try {
+    userId = addressId(given, "userId");
+  } catch (err) {
+    if (!(err instanceof IdError)) throw err;
+    deps.log.info({ reason: err.message, address, protocol }, "j-im login refused");
+    return { ok: false, reply: idRefusal(Cmd.LOGIN_RESP, 10008, err) };
+  }
+  const check = await deps.credentials.check({ userId, given, password: req.password, token: req.token, address, protocol });
   if (!check.ok) {
-    deps.log.info({ user: userId, reason: check.reason, protocol: conn.protocol }, "j-im login refused");
+    deps.log.info({ user: userId, reason: check.reason, address, protocol }, "j-im login refused");
     return failed;
   }
   if (conn.closed) return failed;
@@ -70,8 +80,8 @@ export const login: JimCommand = {
   failCode: 10008,
   beforeLogin: true,
   async handle(deps, call) {
-    const req = loginRequestOf(call.body);
-    const result = req ? await logIn(deps, call.conn, req) : { ok: false, reply: statusPacket(Cmd.LOGIN_RESP, 10008) };
+    // An unreadable body is an attempt too (it counts against the address): no user id.
+    const result = await logIn(deps, call.conn, loginRequestOf(call.body) ?? { v2: false });
     call.reply(result.reply);
     if (!result.ok) return call.reply("close");
     await joinGroupsOf(deps, call.conn);
