@@ -33,6 +33,9 @@ export async function startTlim(config: Config, log: Logger = createLogger(confi
     writeBatchMax: config.writeBatchMax,
     writePipeline: config.writePipeline,
     writeQueueMax: config.writeQueueMax,
+    userRate: config.userRate,
+    userBurst: config.userBurst,
+    userInFlightMax: config.userInFlightMax,
     syncPageSize: config.syncPageSize,
   }, log.child({ part: "core" }));
   const xmpp = new XmppTransport(core, {
@@ -46,6 +49,7 @@ export async function startTlim(config: Config, log: Logger = createLogger(confi
     reconnectMinMs: config.xmppReconnectMinMs,
     reconnectMaxMs: config.xmppReconnectMaxMs,
     maxBodyChars: config.maxBodyChars,
+    ackGraceMs: config.ackGraceS * 1000,
   }, log);
 
   let jimFailed = false;
@@ -83,7 +87,7 @@ export async function startTlim(config: Config, log: Logger = createLogger(confi
   });
   const port = (server.address() as AddressInfo).port;
   log.info({ url: `http://${config.httpHost}:${port}/plugins/tlim/`, db: redact(config.dbUrl) }, "http api listening");
-  xmpp.start();
+  await xmpp.start();
 
   let jim: JimGateway | null = null;
   if (config.jimEnabled) {

@@ -5,8 +5,10 @@ import type { Logger } from "pino";
 import { checkEnvelopeIds, encodeBody, msgClassOf, normaliseBody } from "../protocol/envelope.js";
 import { ImError } from "../protocol/errors.js";
 import { randomUUID } from "node:crypto";
-import { chatConvId, sessionConvId, type CommitOutcome, type HistoryFilter, type InboxItem, type Member, type NewMessage, type Page, type Session, type Store, type StoredMessage, type User } from "../store/types.js";
+import { chatConvId, sessionConvId, type CommitOutcome, type HistoryFilter, type InboxItem, type Member, type NewMessage, type OnlineDevice, type Page, type Session, type Store, type StoredMessage, type User } from "../store/types.js";
 import { CursorBook } from "./cursors.js";
+import { addressId, IdError } from "../protocol/ids.js";
+import { UserLimits } from "./limits.js";
 import type { HandlerContext } from "./handlers/handler.js";
 import { HandlerRegistry } from "./registry.js";
 import type { DeliverySink, Inbound, SubmitResult } from "./types.js";
@@ -21,6 +23,10 @@ export interface CoreOptions {
   writePipeline?: number;
   /** Messages waiting for the database beyond which senders get error-021 (default unbounded). */
   writeQueueMax?: number;
+  /** Per-user limits (error-020): messages per second (0 = none), burst, accepted-not-committed. */
+  userRate?: number;
+  userBurst?: number;
+  userInFlightMax?: number;
   syncPageSize: number;
   cursorFlushMs?: number;
 }
@@ -40,12 +46,29 @@ function serverColumns(msgType: string, msgTo: string, body: Array<Record<string
   };
 }
 
+export interface SubmitHooks {
+  /** The message holds its place in the commit order, or was refused before getting one. */
+  queued?: () => void;
+}
+
+/** The sender's id as the transport gave it, folded like every address (a JID's local part
+ * comes folded from the server already; gateways pass what their users typed). */
+function senderId(raw: string): string {
+  try {
+    return addressId(raw, "sender");
+  } catch (err) {
+    if (err instanceof IdError) throw ImError.forbidden(`the sender's id ${err.rule}`);
+    throw err;
+  }
+}
+
 export class ImCore {
   readonly writer: GroupCommitWriter;
   readonly cursors: CursorBook;
   private readonly registry = new HandlerRegistry();
   private readonly sinks: DeliverySink[] = [];
   private readonly ctx: HandlerContext;
+  private readonly limits: UserLimits;
 
   constructor(
     readonly store: Store,
@@ -64,6 +87,7 @@ export class ImCore {
     this.cursors = new CursorBook(store, opts.cursorFlushMs ?? 1000, (err) =>
       log.warn({ err }, "device cursor write failed; those messages will be offered again"),
     );
+    this.limits = new UserLimits({ ratePerS: opts.userRate ?? 0, burst: opts.userBurst ?? 1, inFlightMax: opts.userInFlightMax ?? Number.POSITIVE_INFINITY });
     this.ctx = {
       maxTextChars: opts.maxTextChars,
       revokeWindowMs: opts.revokeWindowS * 1000,
@@ -73,29 +97,65 @@ export class ImCore {
     };
   }
 
+  /**
+   * The XMPP devices seen online, kept in the store so that after a restart tlim asks them again
+   * (docs/protocol.md "Devices"). Writes go in order, one at a time, and never fail a caller: a
+   * lost write only means a device is asked again, or waits for its next presence.
+   */
+  readonly devices = {
+    seen: (d: OnlineDevice): void => this.presenceWrite(() => this.store.onlineDevicePut(d)),
+    gone: (userId: string, resource: string): void => this.presenceWrite(() => this.store.onlineDeviceRemove(userId, resource)),
+    all: (): Promise<OnlineDevice[]> => this.store.onlineDevices(),
+  };
+  private presenceWrites: Promise<void> = Promise.resolve();
+
+  private presenceWrite(write: () => Promise<void>): void {
+    this.presenceWrites = this.presenceWrites.then(write).catch((err) => this.log.warn({ err }, "online device not recorded"));
+  }
+
   addSink(sink: DeliverySink): void {
     this.sinks.push(sink);
   }
 
-  /** Accepts one message from a client. Resolves after commit; throws ImError on refusal. */
-  async submit(inbound: Inbound): Promise<SubmitResult> {
-    // Ids are checked where each transport decodes them; again here for envelopes a gateway
-    // built itself (cheap on valid ids), so nothing unchecked reaches the store or a socket.
-    const env = checkEnvelopeIds(inbound.envelope);
-    // DESIGN §2: msg_from must be the sender (the original trusted it: spoofing).
-    if (env.msg_from === "") env.msg_from = inbound.sender.userId;
-    if (env.msg_from !== inbound.sender.userId) {
-      throw ImError.forbidden(`msg_from '${env.msg_from}' does not match the sender '${inbound.sender.userId}'`);
-    }
-    const cls = msgClassOf(env.msg_type);
-    const handler = cls ? this.registry.lookup(env.msg_type, cls) : undefined;
-    if (!handler) throw ImError.unsupported(`no handler for msg_type '${env.msg_type}'`);
+  /**
+   * Accepts one message from a client. Resolves after commit; throws ImError on refusal.
+   * `hooks.queued` runs once the message holds its place in the commit order (or was refused):
+   * a transport that keeps a sender's messages in order waits for that, not for the commit, so
+   * the next message of the same sender joins the same group commit.
+   */
+  async submit(inbound: Inbound, hooks: SubmitHooks = {}): Promise<SubmitResult> {
+    let queued = false;
+    const signal = () => {
+      if (queued) return;
+      queued = true;
+      hooks.queued?.();
+    };
     try {
-      return await handler.handle(this.ctx, inbound);
-    } catch (err) {
-      if (err instanceof ImError) throw err;
-      this.log.error({ err, msg_type: env.msg_type, msg_id: env.msg_id }, "handler failed");
-      throw ImError.internal();
+      // Ids are checked where each transport decodes them; again here for envelopes a gateway
+      // built itself (cheap on valid ids), so nothing unchecked reaches the store or a socket.
+      const env = checkEnvelopeIds(inbound.envelope);
+      const sender = senderId(inbound.sender.userId);
+      // DESIGN §2: msg_from must be the sender (the original trusted it: spoofing).
+      if (env.msg_from === "") env.msg_from = sender;
+      if (env.msg_from !== sender) throw ImError.forbidden(`msg_from '${env.msg_from}' does not match the sender '${sender}'`);
+      const cls = msgClassOf(env.msg_type);
+      const handler = cls ? this.registry.lookup(env.msg_type, cls) : undefined;
+      if (!handler) throw ImError.unsupported(`no handler for msg_type '${env.msg_type}'`);
+      const release = this.limits.take(sender);
+      const ctx: HandlerContext = hooks.queued
+        ? { ...this.ctx, commit: (m) => { const p = this.writer.submit(m); signal(); return p; } }
+        : this.ctx;
+      try {
+        return await handler.handle(ctx, inbound);
+      } catch (err) {
+        if (err instanceof ImError) throw err;
+        this.log.error({ err, msg_type: env.msg_type, msg_id: env.msg_id }, "handler failed");
+        throw ImError.internal();
+      } finally {
+        release();
+      }
+    } finally {
+      signal();
     }
   }
 
@@ -403,5 +463,6 @@ export class ImCore {
   async close(): Promise<void> {
     await this.writer.idle();
     await this.cursors.flush();
+    await this.presenceWrites;
   }
 }

@@ -1,170 +1,439 @@
-// XMPP delivery: live pushes of what is already stored, and the backlog a device gets when it
-// comes online (DESIGN §3). All work for one user runs on that user's queue, so a device's
-// backlog and the live pushes around it go out in inbox order and nothing is sent twice.
+// XMPP delivery (DESIGN §3, docs/protocol.md "Devices"): every stored message reaches every online
+// device at least once, in inbox order, and a device's cursor moves only when the device is known
+// to have what was sent — never because bytes reached tlim's socket.
 //
-// Presence is what the component sees: directed presence to C (or to a <peer>@C contact the
-// user subscribed to). Per user, tlim knows one of three things:
-//  - online devices: live pushes go to the bare JID as type="chat";
-//  - known offline (the last device sent unavailable): nothing is sent; the inbox keeps it;
-//  - unknown (never seen since this process connected): the push goes as type="headline", which
-//    the server delivers to online resources and discards for offline users (RFC 6121 §8.5.2,
-//    Prosody mod_message) instead of storing it offline, because Prosody 0.12's mod_offline
-//    ignores XEP-0334 hints and would replay a second copy next to tlim's own backlog.
+// A device is one XMPP resource that announced presence to the component (directed presence to C
+// or `<x>@C`, or via a roster contact). Per device tlim keeps what it sent and has not yet seen
+// confirmed (`inFlight`), in inbox order; pushes go to the device's full JID, so an error bounce
+// names the device. What confirms:
+//  - an acknowledgement from the device: a XEP-0184 receipt or a XEP-0333 marker for a message
+//    confirms it and everything sent to that device before it (one stream keeps order);
+//  - a barrier: a XEP-0199 ping sent to the full JID after the pushes; any answer from the device
+//    (result or error) means it read everything sent before the ping (RFC 6120 §8.2.3 requires an
+//    answer to every IQ get; the stream is ordered);
+//  - for a device that answers neither, the grace period (TLIM_ACK_GRACE_S): a push out that long
+//    on a link that did not drop, with no bounce, counts as delivered.
+// What puts back: an error bounce for a push (the server could not deliver it: the cursor may not
+// pass it until the device syncs again), the device going unavailable, or the link to the server
+// dropping (everything in flight is forgotten: the cursor did not move, so the next sync sends it).
+//
+// After a lost link or a restart tlim re-learns who is online instead of guessing: the devices it
+// last saw (kept in the store) are pinged, and their users probed from the address their presence
+// came to; each one that answers syncs from its cursor. Until then nothing is pushed to them, and
+// nothing is ever pushed to a user with no known device (the inbox keeps it): no headline copies,
+// no copies in the server's offline store next to tlim's own backlog.
 import type { Logger } from "pino";
 import type { ImCore } from "../../core/im.js";
+import { conversationNode } from "../../core/conversation.js";
 import { deviceKeyOf, type DeliverySink } from "../../core/types.js";
-import type { InboxItem } from "../../store/types.js";
+import type { InboxItem, OnlineDevice } from "../../store/types.js";
 import { deliveryStanza, type Domains } from "./stanzas.js";
 
-interface Device {
-  resource: string;
-  key: string;
-  /** Sent `<show>` (away, dnd, xa, chat): receives live, but is not online for bookkeeping (spec §1.1). */
-  away: boolean;
-  /** False until its backlog has been sent. */
-  synced: boolean;
-  /** Live pushes it received before its backlog went out: the backlog skips them. */
-  liveSeen: Set<number>;
-  /** Highest backlog seq sent and not yet acknowledged (0 = none): until it is acknowledged,
-   * live pushes must not move the cursor past it. */
-  unackedUpTo: number;
-}
-
-/** How deliveries reach the server: XML text written in call order (XmppLink.sendRaw). */
-export interface RawLink {
+/** How deliveries reach the server (XmppLink). */
+export interface DeliveryLink {
+  /** Writes stanza text in call order; settles when the bytes reach the kernel. */
   sendRaw(text: string): Promise<void>;
   corked(f: () => void): void;
+  /** A XEP-0199 ping from the component to `to`: "result", the error condition, or "timeout". */
+  ping(to: string, timeoutMs: number): Promise<PingAnswer>;
+  /** A presence probe (RFC 6121 §4.3) from `from` (inside the component's domain) to a bare JID. */
+  probe(from: string, to: string): Promise<void>;
 }
+
+export type PingAnswer = { kind: "result" } | { kind: "error"; condition: string } | { kind: "timeout" };
+
+export interface DeliveryOptions {
+  /** A push to a device that answers neither receipts nor pings counts as delivered after this. */
+  ackGraceMs: number;
+  /** Pause between a push and the barrier ping that confirms it (0: right behind the pushes of
+   * the same turn; the one ping in flight per device still coalesces bursts). */
+  barrierDelayMs?: number;
+}
+
+/** A push sent to a device and not yet confirmed. */
+interface Sent {
+  seq: number;
+  msgId: string;
+  /** The conversation's node as the device sees it (`<node>@C`). */
+  node: string;
+  session: boolean;
+  /** The device's own message (it sent it): not sent back, confirmed with what is around it. */
+  self: boolean;
+}
+
+interface Device {
+  readonly userId: string;
+  readonly resource: string;
+  /** Cursor key (resources with a [web]/[ios]/[android] marker share one per class). */
+  readonly key: string;
+  readonly jid: string;
+  /** Where the device's presence came to (`<via>@C`; "" for C): a probe must come from there. */
+  via: string;
+  away: boolean;
+  /** Presence seen on the current link. False for a device remembered from before (re-learning). */
+  confirmed: boolean;
+  /** Backlog being sent; live pushes wait in `waiting` meanwhile. */
+  syncing: boolean;
+  waiting: InboxItem[];
+  /** Highest inbox seq sent on the current link (or the cursor it started from). */
+  sentUpTo: number;
+  inFlight: Sent[];
+  /** Lowest seq the server bounced: the cursor stays below it until the device syncs again. */
+  returned: number | null;
+  /** Has sent a receipt or marker: confirmations come from those, no barrier pings needed. */
+  acks: boolean;
+  /** Has answered a ping with a result: it answers barriers, so no time-based grace. */
+  answersPings: boolean;
+  /** The barrier ping in flight (confirms up to `upTo`), or a timer about to send one. */
+  barrier: { upTo: number } | null;
+  barrierTimer: NodeJS.Timeout | null;
+  /** Link epoch this device's state belongs to. */
+  epoch: number;
+  /** Went unavailable (only a barrier already out may still confirm for it). */
+  gone: boolean;
+}
+
+/** Bounces that mean "not delivered now, maybe later": the push goes back. Anything else is a
+ * refusal the same message would meet again (it is logged and not sent again). */
+const TRANSIENT_BOUNCES = new Set([
+  "service-unavailable", "recipient-unavailable", "remote-server-not-found", "remote-server-timeout",
+  "resource-constraint", "internal-server-error", "undefined-condition", "item-not-found",
+]);
 
 export class XmppDelivery implements DeliverySink {
   readonly name = "xmpp";
   private readonly devices = new Map<string, Map<string, Device>>();
-  private readonly knownOffline = new Set<string>();
-  /** Users with a backlog being sent: their live pushes wait behind it. */
-  private readonly queues = new Map<string, Promise<void>>();
+  /** The device a 1:1 message came from (`from\0msg_id` → resource): its own copy is not sent
+   * back there (it has it), only to the sender's other devices (spec §1.5 ASYNC copies). */
+  private readonly origins = new Map<string, string>();
+  private epoch = 0;
+  private online = false;
+  private readonly barrierDelayMs: number;
 
   constructor(
     private readonly core: ImCore,
     private readonly domains: Domains,
-    private readonly link: RawLink,
+    private readonly link: DeliveryLink,
+    private readonly opts: DeliveryOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.barrierDelayMs = opts.barrierDelayMs ?? 0;
+  }
 
   /** A commit batch's pushes go out as one socket write. */
   corked(f: () => void): void {
     this.link.corked(f);
   }
 
-  /** Forget all presence (the link to the server was lost; presence may have changed meanwhile). */
-  reset(): void {
-    this.devices.clear();
-    this.knownOffline.clear();
-  }
-
   /** What the component sees of a user (findPresence): "available" when a device is online
    * without `<show>`, "away" when every device has one, else "offline" (spec §3.3). */
   presenceOf(userId: string): "available" | "away" | "offline" {
-    const devices = [...(this.devices.get(userId)?.values() ?? [])];
+    const devices = [...(this.devices.get(userId)?.values() ?? [])].filter((d) => d.confirmed);
     if (devices.length === 0) return "offline";
     return devices.some((d) => !d.away) ? "available" : "away";
   }
 
+  /** Devices recorded as online before a restart: asked again once the link is up. */
+  restore(seen: readonly OnlineDevice[]): void {
+    for (const s of seen) {
+      if (this.devices.get(s.userId)?.has(s.resource)) continue;
+      this.add(s.userId, s.resource, s.via, false, false);
+    }
+    if (this.online) this.relearn();
+  }
+
+  /** The next 1:1 message (from, msg_id) comes from this resource (see `origins`). */
+  originate(userId: string, resource: string, msgId: string): () => void {
+    const k = `${userId}\u0000${msgId}`;
+    this.origins.set(k, resource);
+    return () => {
+      if (this.origins.get(k) === resource) this.origins.delete(k);
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Live pushes
+
   push(item: InboxItem): void {
-    if (this.knownOffline.has(item.userId)) return;
-    // Nothing queued for the user (the common case): written now, in commit order, without a
-    // promise per push. Behind a backlog being sent: in turn after it.
-    if (this.queues.has(item.userId)) this.enqueue(item.userId, async () => this.pushNow(item));
-    else this.pushNow(item);
-  }
-
-  /** Writes one live push; the socket keeps the order. Cursors move once the bytes are out. */
-  private pushNow(item: InboxItem): void {
     const devices = this.devices.get(item.userId);
-    if (this.knownOffline.has(item.userId)) return;
-    const to = `${item.userId}@${this.domains.users}`;
-    const type = devices && devices.size > 0 ? "chat" : "headline";
-    const written = this.link.sendRaw(deliveryStanza(this.domains, item, { to, type, delayed: false }));
-    if (!devices) {
-      written.catch((err) => this.failed(err, item.userId));
+    if (!devices) return; // no known device: the inbox keeps it for the next sync
+    for (const d of devices.values()) {
+      if (!d.confirmed) continue;
+      if (d.syncing) d.waiting.push(item);
+      else if (item.inboxSeq > d.sentUpTo) this.send(d, item, false);
+    }
+  }
+
+  /** Sends one inbox entry to one device and records it in flight. */
+  private send(d: Device, item: InboxItem, delayed: boolean): void {
+    const m = item.message;
+    const session = m.sessionId !== null;
+    const self = !session && m.msgFrom === item.userId && this.origins.get(`${m.msgFrom}\u0000${m.msgId}`) === d.resource;
+    d.sentUpTo = item.inboxSeq;
+    d.inFlight.push({ seq: item.inboxSeq, msgId: m.msgId, node: conversationNode(item), session, self });
+    if (self) {
+      // The device has it: confirmed at once when nothing before it is waiting.
+      if (d.inFlight.length === 1) this.confirm(d, item.inboxSeq);
       return;
     }
-    // A device still receiving its backlog skips what it got live (recorded now, before any
-    // later backlog page is read).
-    for (const d of devices.values()) if (!d.synced) d.liveSeen.add(item.inboxSeq);
-    written.then(() => {
-      for (const d of devices.values()) {
-        if (d.synced && !d.away && d.unackedUpTo === 0) this.core.cursors.advance(item.userId, d.key, item.inboxSeq);
-      }
-    }, (err) => this.failed(err, item.userId));
+    this.link.sendRaw(deliveryStanza(this.domains, item, { to: d.jid, type: "chat", delayed })).catch((err) => {
+      // The link is going down; the offline handler puts everything in flight back.
+      this.log.debug({ err: (err as Error).message, user: d.userId }, "push not written");
+    });
+    this.armBarrier(d);
   }
 
-  private failed(err: unknown, userId: string): void {
-    // The message stays in the inbox unacknowledged; the device gets it with its next backlog.
-    this.log.warn({ err, user: userId }, "delivery failed; kept in the inbox for the next sync");
-  }
+  // -------------------------------------------------------------------------------------------
+  // Presence
 
-  /** Available presence from a device. A device that becomes online (for bookkeeping) syncs. */
-  available(userId: string, resource: string, away: boolean): void {
-    this.knownOffline.delete(userId);
-    let devices = this.devices.get(userId);
-    if (!devices) this.devices.set(userId, (devices = new Map()));
-    const known = devices.get(resource);
-    if (known) {
-      const cameBack = known.away && !away;
+  /** Available presence from a device (`via`: the node it was addressed to, "" for C). */
+  available(userId: string, resource: string, away: boolean, via: string): void {
+    const known = this.devices.get(userId)?.get(resource);
+    if (known?.confirmed) {
       known.away = away;
-      if (cameBack) this.startSync(userId, known);
+      // A device the server bounced pushes for gets them again at its next presence.
+      if (known.returned !== null && !known.syncing) this.startSync(known);
       return;
     }
-    const device: Device = { resource, key: deviceKeyOf(resource), away, synced: false, liveSeen: new Set(), unackedUpTo: 0 };
-    devices.set(resource, device);
-    if (away) device.synced = true;
-    else this.startSync(userId, device);
+    const d = known ?? this.add(userId, resource, via, away, true);
+    d.confirmed = true;
+    d.away = away;
+    d.via = via;
+    d.epoch = this.epoch;
+    this.remember(d);
+    this.startSync(d);
   }
 
   unavailable(userId: string, resource: string): void {
     const devices = this.devices.get(userId);
-    devices?.delete(resource);
-    if (!devices || devices.size === 0) {
-      this.devices.delete(userId);
-      this.knownOffline.add(userId);
+    const d = devices?.get(resource);
+    if (!d) return;
+    // A barrier ping already out still counts when its answer comes after the unavailable (the
+    // client answered it after reading what came before it); nothing else of the device does.
+    const barrier = d.barrier;
+    const inFlight = d.inFlight;
+    this.drop(d);
+    if (barrier) {
+      d.barrier = barrier;
+      d.inFlight = inFlight;
     }
+    d.confirmed = false;
+    d.gone = true;
+    devices!.delete(resource);
+    if (devices!.size === 0) this.devices.delete(userId);
+    this.core.devices.gone(userId, resource);
   }
 
-  /** A device acknowledged up to an inbox seq; once that covers its backlog, live pushes count again. */
-  acknowledged(userId: string, resource: string, inboxSeq: number): void {
-    const d = this.devices.get(userId)?.get(resource);
-    if (d && inboxSeq >= d.unackedUpTo) d.unackedUpTo = 0;
+  private add(userId: string, resource: string, via: string, away: boolean, confirmed: boolean): Device {
+    let devices = this.devices.get(userId);
+    if (!devices) this.devices.set(userId, (devices = new Map()));
+    const d: Device = {
+      userId, resource, key: deviceKeyOf(resource), jid: `${userId}@${this.domains.users}/${resource}`, via, away, confirmed,
+      syncing: false, waiting: [], sentUpTo: 0, inFlight: [], returned: null, acks: false, answersPings: false,
+      barrier: null, barrierTimer: null, epoch: this.epoch, gone: false,
+    };
+    devices.set(resource, d);
+    return d;
   }
 
-  private startSync(userId: string, device: Device): void {
-    device.synced = false;
-    this.enqueue(userId, () => this.sync(userId, device));
+  private remember(d: Device): void {
+    this.core.devices.seen({ userId: d.userId, resource: d.resource, via: d.via });
   }
 
-  private async sync(userId: string, device: Device): Promise<void> {
-    const to = `${userId}@${this.domains.users}/${device.resource}`;
-    const start = await this.core.openDevice(userId, device.key);
-    let sent = 0;
-    for await (const page of this.core.backlog(userId, start)) {
-      for (const item of page) {
-        if (this.devices.get(userId)?.get(device.resource) !== device) return; // went away meanwhile
-        if (device.liveSeen.has(item.inboxSeq)) continue;
-        await this.link.sendRaw(deliveryStanza(this.domains, item, { to, type: "chat", delayed: true }));
-        device.unackedUpTo = item.inboxSeq;
-        sent++;
+  /** Forgets what is in flight (not confirmed: the next sync sends it again). */
+  private drop(d: Device): void {
+    if (d.barrierTimer) clearTimeout(d.barrierTimer);
+    d.barrierTimer = null;
+    d.barrier = null;
+    d.inFlight = [];
+    d.waiting = [];
+    d.syncing = false;
+    d.sentUpTo = 0;
+    d.returned = null;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The link
+
+  /** The link to the server dropped: nothing in flight is confirmed; every device must be
+   * re-learned (its presence may have changed meanwhile). */
+  linkDown(): void {
+    this.online = false;
+    this.epoch++;
+    for (const devices of this.devices.values()) {
+      for (const d of devices.values()) {
+        this.drop(d);
+        d.confirmed = false;
       }
     }
-    device.synced = true;
-    device.liveSeen.clear();
-    if (sent > 0) this.log.debug({ user: userId, device: device.key, sent, from: start }, "backlog sent");
   }
 
-  private enqueue(userId: string, task: () => Promise<void>): void {
-    const prev = this.queues.get(userId) ?? Promise.resolve();
-    const next = prev.then(task).catch((err) => this.failed(err, userId));
-    this.queues.set(userId, next);
-    void next.then(() => {
-      if (this.queues.get(userId) === next) this.queues.delete(userId);
+  /** The link is up (first time, or again): ask every device tlim knew of. */
+  linkUp(): void {
+    this.online = true;
+    this.relearn();
+  }
+
+  private relearn(): void {
+    const probes = new Set<string>();
+    for (const devices of this.devices.values()) {
+      for (const d of devices.values()) {
+        if (d.confirmed) continue;
+        probes.add(`${d.via}\u0000${d.userId}`);
+        void this.ask(d, this.epoch);
+      }
+    }
+    // A user subscribed to `<via>@C` answers a probe with the presence of every resource
+    // (RFC 6121 §4.3.2), which then arrives as ordinary available presence.
+    for (const p of probes) {
+      const [via, userId] = p.split("\u0000") as [string, string];
+      const from = via === "" ? this.domains.component : `${via}@${this.domains.component}`;
+      this.link.probe(from, `${userId}@${this.domains.users}`).catch(() => {});
+    }
+  }
+
+  /** Pings a remembered device: an answer from it means it is still online. */
+  private async ask(d: Device, epoch: number): Promise<void> {
+    const answer = await this.link.ping(d.jid, this.opts.ackGraceMs);
+    if (this.epoch !== epoch || this.devices.get(d.userId)?.get(d.resource) !== d || d.confirmed) return;
+    if (answer.kind === "result" || (answer.kind === "error" && answer.condition !== "service-unavailable")) {
+      this.log.info({ user: d.userId, resource: d.resource }, "device still online after the link came back; syncing");
+      d.answersPings = answer.kind === "result";
+      this.available(d.userId, d.resource, d.away, d.via);
+      return;
+    }
+    if (answer.kind === "error") {
+      // The server says the resource is gone (RFC 6120 §10.5.3.2): forget it. A client that
+      // answers pings with service-unavailable gets its messages at its next presence instead.
+      const devices = this.devices.get(d.userId)!;
+      devices.delete(d.resource);
+      if (devices.size === 0) this.devices.delete(d.userId);
+      this.core.devices.gone(d.userId, d.resource);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Backlog
+
+  private startSync(d: Device): void {
+    d.syncing = true;
+    d.returned = null;
+    void this.sync(d, d.epoch).catch((err) => {
+      this.log.warn({ err, user: d.userId }, "backlog not sent; the device gets it at its next presence");
+    }).finally(() => {
+      if (this.current(d, d.epoch)) this.flushWaiting(d);
     });
+  }
+
+  private current(d: Device, epoch: number): boolean {
+    return d.epoch === epoch && this.epoch === epoch && this.devices.get(d.userId)?.get(d.resource) === d && d.confirmed;
+  }
+
+  /** Everything after the device's cursor, in inbox order, skipping what it was sent already. */
+  private async sync(d: Device, epoch: number): Promise<void> {
+    const start = await this.core.openDevice(d.userId, d.key);
+    if (!this.current(d, epoch)) return;
+    // Everything after the cursor goes (again); what was in flight is part of it.
+    d.inFlight = [];
+    d.sentUpTo = start;
+    let sent = 0;
+    for await (const page of this.core.backlog(d.userId, start)) {
+      for (const item of page) {
+        if (!this.current(d, epoch)) return;
+        if (item.inboxSeq <= d.sentUpTo) continue;
+        this.send(d, item, true);
+        sent++;
+      }
+      // The socket's own pace: wait for the page's bytes to reach the kernel.
+      await this.link.sendRaw("");
+    }
+    if (sent > 0) this.log.debug({ user: d.userId, device: d.key, sent, from: start }, "backlog sent");
+  }
+
+  /** After a sync: the live pushes that waited, in order, skipping what the backlog carried. */
+  private flushWaiting(d: Device): void {
+    d.syncing = false;
+    const waiting = d.waiting;
+    d.waiting = [];
+    for (const item of waiting) if (item.inboxSeq > d.sentUpTo) this.send(d, item, false);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Confirmations
+
+  /**
+   * A receipt or marker from a device for a message it was sent: confirms it and everything sent
+   * to the device before it. Returns what the message was (for forwarding the receipt), or null
+   * when it is not in flight (confirmed already, or sent before the link last came up).
+   */
+  acknowledged(userId: string, resource: string, msgId: string): { node: string; session: boolean } | null {
+    const d = this.devices.get(userId)?.get(resource);
+    if (!d) return null;
+    const entry = d.inFlight.find((s) => s.msgId === msgId);
+    if (!entry) return null;
+    d.acks = true;
+    this.confirm(d, entry.seq);
+    return { node: entry.node, session: entry.session };
+  }
+
+  /** An error bounce for a push (`resource` "" when it came from the bare JID). */
+  bounced(userId: string, resource: string, msgId: string, condition: string, type: string): void {
+    const devices = this.devices.get(userId);
+    if (!devices) return;
+    for (const d of devices.values()) {
+      if (resource !== "" && d.resource !== resource) continue;
+      const i = d.inFlight.findIndex((s) => s.msgId === msgId);
+      if (i < 0) continue;
+      const entry = d.inFlight[i]!;
+      if (type === "wait" || TRANSIENT_BOUNCES.has(condition)) {
+        d.inFlight.splice(i, 1);
+        d.returned = Math.min(d.returned ?? entry.seq, entry.seq);
+        this.log.info({ user: userId, resource: d.resource, condition }, "push bounced; it stays in the inbox for the device's next sync");
+      } else {
+        this.log.warn({ user: userId, resource: d.resource, condition, type }, "push refused by the recipient; not sent again");
+      }
+    }
+  }
+
+  /** Confirms everything sent to `d` up to `upTo`; the cursor never passes a bounced push. */
+  private confirm(d: Device, upTo: number): void {
+    let n = 0;
+    while (n < d.inFlight.length && (d.inFlight[n]!.seq <= upTo || d.inFlight[n]!.self)) upTo = Math.max(upTo, d.inFlight[n++]!.seq);
+    if (n > 0) d.inFlight.splice(0, n);
+    const cursor = d.returned === null ? upTo : Math.min(upTo, d.returned - 1);
+    if (cursor > 0) this.core.cursors.advance(d.userId, d.key, cursor);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Barriers
+
+  /** Schedules a barrier ping for a device that does not acknowledge, unless one is pending. */
+  private armBarrier(d: Device): void {
+    if (d.acks || d.barrier || d.barrierTimer) return;
+    d.barrierTimer = setTimeout(() => {
+      d.barrierTimer = null;
+      void this.barrierPing(d, d.epoch);
+    }, this.barrierDelayMs);
+    d.barrierTimer.unref();
+  }
+
+  private async barrierPing(d: Device, epoch: number): Promise<void> {
+    if (!this.current(d, epoch) || d.inFlight.length === 0 || d.acks) return;
+    const upTo = d.sentUpTo;
+    d.barrier = { upTo };
+    const sentAt = Date.now();
+    const answer = await this.link.ping(d.jid, this.opts.ackGraceMs);
+    if (this.epoch !== epoch || d.epoch !== epoch || d.barrier?.upTo !== upTo) return;
+    d.barrier = null;
+    if (answer.kind === "timeout") {
+      // No answer: a device that has answered pings before is only slow (keep waiting); one that
+      // never does is confirmed by the grace period (the link stayed up, nothing bounced).
+      if (!d.answersPings && !d.gone && Date.now() - sentAt >= this.opts.ackGraceMs) this.confirm(d, upTo);
+    } else {
+      if (answer.kind === "result") d.answersPings = true;
+      this.confirm(d, upTo);
+    }
+    if (d.gone) d.inFlight = [];
+    else if (d.inFlight.length > 0) this.armBarrier(d);
   }
 }

@@ -3,11 +3,11 @@ import { randomUUID } from "node:crypto";
 import xml, { type Element } from "@xmpp/xml";
 import type { Logger } from "pino";
 import type { ImCore } from "../../core/im.js";
-import { deviceKeyOf, type Inbound } from "../../core/types.js";
+import type { Inbound } from "../../core/types.js";
 import { decodeEnvelope, type Envelope } from "../../protocol/envelope.js";
 import { ImError } from "../../protocol/errors.js";
+import { messageId, tryAddressId } from "../../protocol/ids.js";
 import { parseJid, type Jid } from "../../protocol/jid.js";
-import { chatConvId, sessionConvId } from "../../store/types.js";
 import type { XmppDelivery } from "./delivery.js";
 import { errorStanza, forwardStanza, NS, passStanza, receiptStanza, type Domains } from "./stanzas.js";
 
@@ -16,8 +16,12 @@ export interface InboundOptions {
 }
 
 export class XmppInbound {
-  /** Messages are prepared in arrival order, so they reach the writer in arrival order. */
-  private chain: Promise<void> = Promise.resolve();
+  /**
+   * Per sender, the tail of its messages being prepared: a sender's messages reach the writer in
+   * the order they arrived (docs/reliability.md "Order"), while one slow lookup for one sender
+   * stalls nobody else. An entry lives only while that sender has a message being prepared.
+   */
+  private readonly chains = new Map<string, Promise<void>>();
 
   constructor(
     private readonly core: ImCore,
@@ -30,32 +34,45 @@ export class XmppInbound {
   ) {}
 
   onStanza(el: Element): void {
-    if (el.is("message")) this.chain = this.chain.then(() => this.onMessage(el)).catch((err) => this.crashed(el, err));
-    else if (el.is("presence")) this.onPresence(el);
+    if (el.is("presence")) return this.onPresence(el);
+    if (!el.is("message")) return;
+    const sender = String(el.attrs.from ?? "").split("/")[0]!;
+    const tail = (this.chains.get(sender) ?? Promise.resolve())
+      .then(() => this.onMessage(el))
+      .catch((err) => this.crashed(el, err));
+    this.chains.set(sender, tail);
+    void tail.then(() => {
+      if (this.chains.get(sender) === tail) this.chains.delete(sender);
+    });
   }
 
+  /** Logs a failure with the stanza's addressing only: bodies never go to the log. */
   private crashed(el: Element, err: unknown): void {
-    this.log.error({ err, stanza: el.toString().slice(0, 500) }, "stanza handling failed");
+    const { from, to, id, type } = el.attrs as Record<string, string | undefined>;
+    this.log.error({ err, stanza: { name: el.name, from, to, id, type } }, "stanza handling failed");
   }
 
-  /** The sender must be a user of D with a local part; anything else is refused. */
+  /** The sender must be a user of D with a valid local part; anything else is refused. */
   private senderOf(el: Element): Jid | null {
     const from = parseJid(String(el.attrs.from ?? ""));
-    if (from.domain !== this.domains.users || from.local === "") return null;
-    return from;
+    if (from.domain !== this.domains.users) return null;
+    const local = tryAddressId(from.local);
+    return local === null ? null : { ...from, local };
   }
 
+  /**
+   * One message stanza. Resolves once the message holds its place in the commit order (or was
+   * answered), not when it is committed: the sender's next message may join the same batch.
+   */
   private async onMessage(el: Element): Promise<void> {
-    if (el.attrs.type === "error") {
-      this.log.debug({ stanza: el.toString().slice(0, 300) }, "error bounce received");
-      return;
-    }
+    if (el.attrs.type === "error") return this.onBounce(el);
     const from = this.senderOf(el);
     if (!from) {
       return this.reply(el, ImError.forbidden(`only users of ${this.domains.users} may use this service`));
     }
     const to = parseJid(String(el.attrs.to ?? ""));
-    const node = to.local === "" ? null : to.local;
+    const node = to.local === "" ? null : tryAddressId(to.local);
+    if (to.local !== "" && node === null) return this.reply(el, ImError.bodyInvalid("the address is not a valid user or session id"));
     const bodyEl = el.getChild("body");
     if (!bodyEl) return this.onBodyless(el, from, node);
     if (el.getChildText("subject") === "ASYNC") return; // loop guard (spec §1.1)
@@ -69,8 +86,11 @@ export class XmppInbound {
     } catch (err) {
       return this.reply(el, err);
     }
-    // Not awaited: the next stanza may join the same group commit.
-    void this.core.submit(inbound).then(
+    const env = inbound.envelope;
+    const forget = this.delivery.originate(from.local, from.resource, env.msg_id);
+    let queued!: () => void;
+    const inOrder = new Promise<void>((r) => (queued = r));
+    void this.core.submit(inbound, { queued }).then(
       async (result) => {
         if (result.kind === "passed") {
           const peer = `${result.to}@${this.domains.users}`;
@@ -79,7 +99,21 @@ export class XmppInbound {
         if (el.getChild("request", NS.receipts) && el.attrs.id) await this.send(receiptStanza(el));
       },
       (err) => this.reply(el, err),
-    ).catch((err) => this.crashed(el, err));
+    ).catch((err) => this.crashed(el, err)).finally(forget);
+    return inOrder;
+  }
+
+  /**
+   * An error bounce from a user's address: if it is for a push (its id is a msg_id in flight to
+   * that device), the push goes back to the inbox for the device's next sync (delivery.ts).
+   */
+  private onBounce(el: Element): void {
+    const from = this.senderOf(el);
+    const id = el.attrs.id as string | undefined;
+    if (!from || !id) return;
+    const error = el.getChild("error");
+    const condition = error?.children.find((c): c is Element => typeof c !== "string" && c.attrs.xmlns === NS.stanzas && c.name !== "text")?.name ?? "undefined-condition";
+    this.delivery.bounced(from.local, from.resource, id, condition, String(error?.attrs.type ?? ""));
   }
 
   /**
@@ -94,7 +128,7 @@ export class XmppInbound {
       compress: "0", encode: "0", encrypt: "0", version: "2.1.0",
       msg_from: from.local,
       msg_to: node,
-      msg_id: String(el.attrs.id || randomUUID()).slice(0, 64),
+      msg_id: plainMessageId(el.attrs.id),
       msg_type: isSession ? "MTS-000" : "MTT-000",
       msg_time: String(Date.now()),
       body: [isSession ? { session_id: node, text } : { text }],
@@ -103,21 +137,23 @@ export class XmppInbound {
 
   /**
    * No body: receipts (XEP-0184) and chat markers (XEP-0333) acknowledge a delivered message
-   * (the device's cursor moves) and, like chat states (XEP-0085), are forwarded, never bounced.
+   * (the device's cursor moves, delivery.ts) and, like chat states (XEP-0085), are forwarded,
+   * never bounced: 1:1 to the peer; in a session a chat state goes to every member, a receipt is
+   * tlim's business only.
    */
   private async onBodyless(el: Element, from: Jid, node: string | null): Promise<void> {
     if (node === null) return;
-    const session = await this.core.store.sessionGet(node);
-    const convId = session ? sessionConvId(node) : chatConvId(from.local, node);
     const acked = el.getChild("received", NS.receipts) ?? el.getChild("received", NS.markers) ?? el.getChild("displayed", NS.markers);
     const ackedId = acked?.attrs.id as string | undefined;
-    if (ackedId) {
-      const seq = await this.core.ackMessage(from.local, deviceKeyOf(from.resource), convId, ackedId);
-      if (seq !== null) this.delivery.acknowledged(from.local, from.resource, seq);
-    }
+    const known = ackedId ? this.delivery.acknowledged(from.local, from.resource, ackedId) : null;
     const via = `${from.local}@${this.domains.component}`;
+    if (known) {
+      if (!known.session) await this.send(forwardStanza(el, via, `${node}@${this.domains.users}`));
+      return;
+    }
+    const session = await this.core.store.sessionGet(node);
     if (!session) return this.send(forwardStanza(el, via, `${node}@${this.domains.users}`));
-    if (ackedId) return; // a member's receipt is tlim's business, not every member's
+    if (ackedId) return;
     const members = await this.core.store.sessionMembers(node);
     if (!members.some((m) => m.userId === from.local)) return;
     for (const m of members) {
@@ -133,9 +169,11 @@ export class XmppInbound {
     const userBare = `${from.local}@${from.domain}`;
     switch (type) {
       case undefined:
-      case "available":
-        if (from.resource) this.delivery.available(from.local, from.resource, el.getChild("show") !== undefined);
+      case "available": {
+        const node = parseJid(to).local;
+        if (from.resource) this.delivery.available(from.local, from.resource, el.getChild("show") !== undefined, tryAddressId(node) ?? "");
         return;
+      }
       case "unavailable":
         if (from.resource) this.delivery.unavailable(from.local, from.resource);
         return;
@@ -181,4 +219,16 @@ export class XmppInbound {
 
 function presence(attrs: Record<string, string>): Element {
   return xml("presence", attrs);
+}
+
+/** A plain client's stanza id as the message id when it is a valid one, else a fresh one. */
+function plainMessageId(id: unknown): string {
+  if (typeof id === "string" && id !== "") {
+    try {
+      return messageId(id, "id");
+    } catch {
+      // fall through: an id tlim cannot echo safely is replaced
+    }
+  }
+  return randomUUID();
 }

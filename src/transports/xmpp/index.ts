@@ -11,6 +11,8 @@ import type { Domains } from "./stanzas.js";
 export interface XmppTransportOptions extends LinkOptions {
   userDomain: string;
   maxBodyChars: number;
+  /** A push to a device that answers neither receipts nor pings counts as delivered after this. */
+  ackGraceMs: number;
 }
 
 const FEATURES = [
@@ -27,11 +29,15 @@ export class XmppTransport {
   readonly delivery: XmppDelivery;
   private readonly inbound: XmppInbound;
 
-  constructor(core: ImCore, opts: XmppTransportOptions, log: Logger) {
+  constructor(
+    private readonly core: ImCore,
+    opts: XmppTransportOptions,
+    log: Logger,
+  ) {
     const domains: Domains = { component: opts.domain, users: opts.userDomain };
     this.link = new XmppLink(opts, log.child({ part: "xmpp-link" }));
     const send = (el: Element | string) => (typeof el === "string" ? this.link.sendRaw(el) : this.link.send(el));
-    this.delivery = new XmppDelivery(core, domains, this.link, log.child({ part: "xmpp-delivery" }));
+    this.delivery = new XmppDelivery(core, domains, this.link, { ackGraceMs: opts.ackGraceMs }, log.child({ part: "xmpp-delivery" }));
     this.inbound = new XmppInbound(core, this.delivery, domains, send, { maxBodyChars: opts.maxBodyChars }, log.child({ part: "xmpp-in" }));
     core.addSink(this.delivery);
 
@@ -52,11 +58,15 @@ export class XmppTransport {
     xmpp.on("stanza", (el: Element) => {
       if (!el.is("iq")) this.inbound.onStanza(el);
     });
-    // Presence seen before a lost link may be stale: start from "unknown" (see delivery.ts).
-    this.link.onOffline(() => this.delivery.reset());
+    // Presence seen before a lost link may be stale: nothing in flight counts, and every device
+    // is asked again once the link is back (delivery.ts).
+    this.link.onOffline(() => this.delivery.linkDown());
+    this.link.onOnline(() => this.delivery.linkUp());
   }
 
-  start(): void {
+  /** Connects; the devices seen online before a restart are asked again once the link is up. */
+  async start(): Promise<void> {
+    this.delivery.restore(await this.core.devices.all());
     this.link.start();
   }
 

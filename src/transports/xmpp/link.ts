@@ -5,6 +5,7 @@ import { component, type Component } from "@xmpp/component";
 import xml, { type Element } from "@xmpp/xml";
 import type { Logger } from "pino";
 import { xmlSafe } from "../../protocol/xml-safe.js";
+import type { PingAnswer } from "./delivery.js";
 
 export interface LinkOptions {
   service: string;
@@ -107,6 +108,25 @@ export class XmppLink {
     }
   }
 
+  /** A XEP-0199 ping from the component to `to`: its answer, or "timeout" (also when offline). */
+  async ping(to: string, timeoutMs: number): Promise<PingAnswer> {
+    if (this.state !== "online") return { kind: "timeout" };
+    const iq = xml("iq", { type: "get", to, from: this.opts.domain }, xml("ping", { xmlns: "urn:xmpp:ping" }));
+    try {
+      await this.xmpp.iqCaller.request(iq, timeoutMs);
+      return { kind: "result" };
+    } catch (err) {
+      const e = err as { name?: string; condition?: string };
+      if (e.name === "StanzaError") return { kind: "error", condition: e.condition ?? "undefined-condition" };
+      return { kind: "timeout" };
+    }
+  }
+
+  /** A presence probe (RFC 6121 §4.3) from an address inside the component's domain. */
+  probe(from: string, to: string): Promise<void> {
+    return this.send(xml("presence", { type: "probe", from, to }));
+  }
+
   /** Starts connecting; resolves at once. The link keeps retrying until stop(). */
   start(): void {
     this.stopping = false;
@@ -176,7 +196,7 @@ export class XmppLink {
   private startWatchdog(): void {
     this.stopWatchdog();
     if (this.opts.pingIntervalMs <= 0) return;
-    this.pingTimer = setInterval(() => void this.ping(), this.opts.pingIntervalMs);
+    this.pingTimer = setInterval(() => void this.watchdogPing(), this.opts.pingIntervalMs);
     this.pingTimer.unref();
   }
 
@@ -185,7 +205,7 @@ export class XmppLink {
     this.pingTimer = null;
   }
 
-  private async ping(): Promise<void> {
+  private async watchdogPing(): Promise<void> {
     if (this.state !== "online") return;
     const iq = xml("iq", { type: "get", to: this.opts.pingTarget, from: this.opts.domain }, xml("ping", { xmlns: "urn:xmpp:ping" }));
     try {
