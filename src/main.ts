@@ -33,6 +33,7 @@ export async function startTlim(config: Config, log: Logger = createLogger(confi
     writeBatchMax: config.writeBatchMax,
     writePipeline: config.writePipeline,
     writeQueueMax: config.writeQueueMax,
+    ackGraceMs: config.ackGraceS * 1000,
     userRate: config.userRate,
     userBurst: config.userBurst,
     userInFlightMax: config.userInFlightMax,

@@ -23,6 +23,8 @@ export interface CoreOptions {
   writePipeline?: number;
   /** Messages waiting for the database beyond which senders get error-021 (default unbounded). */
   writeQueueMax?: number;
+  /** A push to a device that never acknowledges counts as delivered after this (default 60 s). */
+  ackGraceMs?: number;
   /** Per-user limits (error-020): messages per second (0 = none), burst, accepted-not-committed. */
   userRate?: number;
   userBurst?: number;
@@ -111,6 +113,11 @@ export class ImCore {
 
   private presenceWrite(write: () => Promise<void>): void {
     this.presenceWrites = this.presenceWrites.then(write).catch((err) => this.log.warn({ err }, "online device not recorded"));
+  }
+
+  /** How long a push to a device that never acknowledges waits before it counts as delivered. */
+  get ackGraceMs(): number {
+    return this.opts.ackGraceMs ?? 60_000;
   }
 
   addSink(sink: DeliverySink): void {

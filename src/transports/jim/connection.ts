@@ -87,6 +87,7 @@ export abstract class JimConnection {
   /** One request; runs now, or after the requests before it that are still in progress. */
   receive(cmd: number, raw: string, synSeq: number, body?: Record<string, unknown> | null): void {
     if (this.closed) return;
+    this.sync?.confirm(); // traffic after a push: the device read it (sync.ts)
     if (this.busy) return this.wait({ cmd, raw, synSeq, body, task: null });
     this.run(cmd, raw, synSeq, body);
   }
@@ -179,6 +180,7 @@ export abstract class JimConnection {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.sync?.end();
     this.waiting = null;
     this.endWire();
     this.host.deps.hub.remove(this);

@@ -1,5 +1,11 @@
 // Offline bookkeeping of one J-IM device (DESIGN §3: nothing is deleted because it was read).
 //
+// Writing to the socket proves nothing (docs/protocol.md "Devices"): what this connection was
+// given moves the stored cursor only once the device shows it read it — traffic from the device
+// after the push (any frame, a WebSocket pong), or, for a device that stays silent, the grace
+// period (TLIM_ACK_GRACE_S) on a connection that stayed open. A connection that ends leaves what
+// was not confirmed for the next login (cmd 19 offers it again).
+//
 // At login the device's cursor is read: everything after it is its offline backlog, which a
 // J-IM client fetches with cmd 19 type 0 (spec §2.15). Live pushes and fetched entries are
 // remembered until the backlog is covered from the cursor up, so a fetch never repeats a push
@@ -27,6 +33,12 @@ export class DeviceSync {
   protected moved(seq: number): void {
     this.advance?.(seq);
   }
+
+  /** The device showed it read what it was given so far (traffic from it). */
+  confirm(): void {}
+
+  /** The connection ended: what was not confirmed is left for the next login. */
+  end(): void {}
 
   /** Where a fetch of the backlog starts. */
   get after(): number {
@@ -86,18 +98,48 @@ export class DeviceSync {
   }
 }
 
-/** A DeviceSync that moves its user's stored cursor itself (no closure per connection). */
+/**
+ * A DeviceSync that moves its user's stored cursor itself (no closure per connection), once the
+ * device confirmed what it was given (see the top of this file).
+ */
 export class CursorSync extends DeviceSync {
+  /** Highest seq given and not yet confirmed (0: none). */
+  private unconfirmed = 0;
+  private grace: NodeJS.Timeout | null = null;
+
   constructor(
     start: number,
     private readonly cursors: { advance(userId: string, device: string, seq: number): void },
     private readonly userId: string,
     private readonly device: string,
+    private readonly graceMs: number,
   ) {
     super(start);
   }
 
   protected override moved(seq: number): void {
+    this.unconfirmed = Math.max(this.unconfirmed, seq);
+    if (this.grace === null) {
+      this.grace = setTimeout(() => {
+        this.grace = null;
+        this.confirm();
+      }, this.graceMs);
+      this.grace.unref();
+    }
+  }
+
+  override confirm(): void {
+    if (this.grace !== null) clearTimeout(this.grace);
+    this.grace = null;
+    if (this.unconfirmed === 0) return;
+    const seq = this.unconfirmed;
+    this.unconfirmed = 0;
     this.cursors.advance(this.userId, this.device, seq);
+  }
+
+  override end(): void {
+    if (this.grace !== null) clearTimeout(this.grace);
+    this.grace = null;
+    this.unconfirmed = 0;
   }
 }
