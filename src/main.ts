@@ -22,6 +22,9 @@ export interface Tlim {
   stop(): Promise<void>;
 }
 
+/** /healthz reports the database down when a ping takes longer than this. */
+const HEALTH_TIMEOUT_MS = 800;
+
 /** How long addUser/removeUser wait for the XMPP server's answer to an account command. */
 const PROVISION_TIMEOUT_MS = 10_000;
 
@@ -55,12 +58,13 @@ export async function startTlim(config: Config, log: Logger = createLogger(confi
 
   let jimFailed = false;
   const health = async () => {
-    let database = "up";
-    try {
-      await store.ping();
-    } catch {
-      database = "down";
-    }
+    // Answers within HEALTH_TIMEOUT_MS even when the database hangs (a hung database is down).
+    let timer: NodeJS.Timeout | undefined;
+    const database = await Promise.race([
+      store.ping().then(() => "up", () => "down"),
+      new Promise<string>((r) => (timer = setTimeout(() => r("down"), HEALTH_TIMEOUT_MS))),
+    ]);
+    clearTimeout(timer);
     return { xmpp: xmpp.link.status, database, ...(jimFailed ? { jim: "down" } : {}) };
   };
   if (config.apiAuth === "secret" && config.apiSecret === "") {
