@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OPTIONS } from "../../src/config.js";
 import { createTestDatabase } from "../support/mysql.js";
-import { startProsody, type ProsodyHandle } from "../support/prosody.js";
+import { startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
 import { connectClient, type TestClient } from "../support/xmpp-client.js";
 import { envelope, isMessageWithId, sleep, tlimMessage } from "../support/tlim-stanzas.js";
 
@@ -32,7 +32,7 @@ describe("tlim command line", () => {
 
   /** `tlim start` as a process, without TLIM_API_SECRET, against a fresh Prosody; resolves when healthy. */
   async function startWithoutSecret(jimPort: number) {
-    const prosody = await startProsody();
+    const prosody = await startXmppServer();
     const cwd = mkdtempSync(join(tmpdir(), "tlim-closed-"));
     const port = 20000 + Math.floor(Math.random() * 20000);
     const proc = spawn(process.execPath, [BIN, "start"], {
@@ -117,7 +117,7 @@ describe("tlim command line", () => {
 });
 
 describe("tlim start (a real process) on its default embedded SQLite", () => {
-  let prosody: ProsodyHandle;
+  let prosody: XmppServerHandle;
   let proc: ChildProcess;
   let cwd: string;
   let output = "";
@@ -125,7 +125,7 @@ describe("tlim start (a real process) on its default embedded SQLite", () => {
   const port = 20000 + Math.floor(Math.random() * 20000);
 
   beforeAll(async () => {
-    prosody = await startProsody({ users: [["c1", "pw"], ["c2", "pw"]] });
+    prosody = await startXmppServer({ users: [["c1", "pw"], ["c2", "pw"]] });
     cwd = mkdtempSync(join(tmpdir(), "tlim-start-"));
     // The file gives some values, the environment the rest (and would win on a conflict).
     writeFileSync(join(cwd, "tlim.config.json"), JSON.stringify({ xmppDomain: prosody.componentDomain, httpPort: 1 }));

@@ -8,7 +8,7 @@ import { parse } from "yaml";
 import { FILE_ENDPOINTS } from "../../src/transports/http/files.js";
 import { routes } from "../../src/transports/http/routes.js";
 import { useTlim } from "../support/fixture.js";
-import { startProsody, type ProsodyHandle } from "../support/prosody.js";
+import { startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
 import { API_SECRET, createDb, DB_KINDS, startTestTlim, type TestDb, type TestTlim } from "../support/tlim.js";
 
 const doc = parse(readFileSync(new URL("../../docs/openapi.yaml", import.meta.url), "utf8"));
@@ -118,11 +118,11 @@ describe.each(DB_KINDS)("HTTP API conventions on %s", (kind) => {
 });
 
 describe.each(DB_KINDS)("an open API (TLIM_API_AUTH=none) with a configured CORS origin on %s", (kind) => {
-  let prosody: ProsodyHandle;
+  let prosody: XmppServerHandle;
   let db: TestDb;
   let tlim: TestTlim;
   beforeAll(async () => {
-    prosody = await startProsody();
+    prosody = await startXmppServer();
     db = await createDb(kind, "open");
     tlim = await startTestTlim(prosody, db.url, { apiAuth: "none", corsOrigin: "https://app.example" });
   });

@@ -1,9 +1,10 @@
 // Users (addUser, removeUser, registerAppPushCode) on tlim's own users table over real HTTP and a
-// real database (SQLite and MariaDB); XMPP account provisioning (XEP-0133) against a real Prosody
-// that lets the component's JID administer the users' host, and one that does not.
+// real database (SQLite and MariaDB); XMPP account provisioning (XEP-0133) against a real XMPP
+// server (Prosody, or ejabberd with TLIM_TEST_XMPP_SERVER=ejabberd) that lets the component's JID
+// administer the users' host, and one that does not.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useTlim } from "../support/fixture.js";
-import { startProsody, type ProsodyHandle } from "../support/prosody.js";
+import { startXmppServer, type XmppServerHandle, type XmppServerOptions } from "../support/xmpp-server.js";
 import { createDb, DB_KINDS, startTestTlim, type TestDb, type TestTlim } from "../support/tlim.js";
 import { connectClient } from "../support/xmpp-client.js";
 import { addSession, postJson } from "./http-support.js";
@@ -13,6 +14,22 @@ const ADMIN_CONFIG = (componentDomain: string) => `
 admins = { "${componentDomain}" }
 modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "offline"; "presence"; "adhoc"; "admin_adhoc" }
 `;
+
+/**
+ * The same for either server: the admin is `adminJid` (a bare domain = a component). ejabberd
+ * (docs/http-api.md): mod_adhoc + mod_configure, the `configure` access rule allows that JID.
+ */
+const adminServer = (adminJid: string): XmppServerOptions => {
+  const [user, server] = adminJid.includes("@") ? adminJid.split("@") : [undefined, adminJid];
+  return {
+    prosody: { extraConfig: ADMIN_CONFIG(adminJid) },
+    ejabberd: {
+      acl: { tlim: user ? { user: { [user]: server } } : { server } },
+      accessRules: { configure: { allow: "tlim" } },
+      modules: { mod_adhoc: {}, mod_configure: {} },
+    },
+  };
+};
 
 describe.each(DB_KINDS)("HTTP user endpoints on %s", (kind) => {
   const f = useTlim(kind, { prefix: "hu", users: 10 });
@@ -68,17 +85,17 @@ describe.each(DB_KINDS)("HTTP user endpoints on %s", (kind) => {
 });
 
 describe.each(DB_KINDS)("XMPP account provisioning (XEP-0133) on %s", (kind) => {
-  let admin: ProsodyHandle;
-  let plain: ProsodyHandle;
+  let admin: XmppServerHandle;
+  let plain: XmppServerHandle;
   let db: TestDb;
   let db2: TestDb;
   let tlim: TestTlim;
   let refused: TestTlim;
 
   beforeAll(async () => {
-    admin = await startProsody({ extraConfig: ADMIN_CONFIG("tlim.localhost") });
+    admin = await startXmppServer(adminServer("tlim.localhost"));
     // mod_admin_adhoc loaded, but the component is no admin.
-    plain = await startProsody({ extraConfig: ADMIN_CONFIG("someone-else@localhost") });
+    plain = await startXmppServer(adminServer("someone-else@localhost"));
     db = await createDb(kind, "prov");
     db2 = await createDb(kind, "prov2");
     tlim = await startTestTlim(admin, db.url, { provisionAccounts: true });

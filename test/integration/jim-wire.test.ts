@@ -5,7 +5,7 @@ import { createLogger } from "../../src/log.js";
 import { signToken } from "../../src/protocol/jim-token.js";
 import { JimGateway } from "../../src/transports/jim/index.js";
 import { jimLogin, JimTcpClient, JimWsClient, type JimClient } from "../support/jim-client.js";
-import { startProsody, type ProsodyHandle } from "../support/prosody.js";
+import { startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
 import { sleep } from "../support/tlim-stanzas.js";
 import { API_SECRET, createDb, DB_KINDS, startTestTlim, type TestDb, type TestTlim } from "../support/tlim.js";
 
@@ -16,7 +16,7 @@ const token = (user: string, ttlS = 3600) => signToken(SECRET, user, Math.floor(
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ""), "hex");
 
 describe.each(DB_KINDS)("J-IM wire protocol on %s", (kind) => {
-  let prosody: ProsodyHandle;
+  let prosody: XmppServerHandle;
   let db: TestDb;
   let tlim: TestTlim;
   let port: number;
@@ -46,7 +46,7 @@ describe.each(DB_KINDS)("J-IM wire protocol on %s", (kind) => {
   };
 
   beforeAll(async () => {
-    prosody = await startProsody({ users: USERS.map((u) => [u, PW] as [string, string]) });
+    prosody = await startXmppServer({ users: USERS.map((u) => [u, PW] as [string, string]) });
     db = await createDb(kind, "jimw");
     tlim = await startTestTlim(prosody, db.url, { xmppC2s: prosody.service, jimTokenSecret: SECRET, jimMaxBodyBytes: 4096 });
     port = tlim.jimPort;

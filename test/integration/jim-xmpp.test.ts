@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signToken } from "../../src/protocol/jim-token.js";
 import { jimLogin, JimTcpClient, JimWsClient, type JimClient } from "../support/jim-client.js";
-import { startProsody, type ProsodyHandle } from "../support/prosody.js";
+import { startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
 import { envelope, envelopeOf, isMessageWithId, sleep, tlimMessage } from "../support/tlim-stanzas.js";
 import { createDb, DB_KINDS, startTestTlim, type TestDb, type TestTlim } from "../support/tlim.js";
 import { connectClient, type TestClient } from "../support/xmpp-client.js";
@@ -15,7 +15,7 @@ const USERS = Array.from({ length: 40 }, (_, i) => `x${i + 1}`);
 const token = (user: string) => signToken(SECRET, user, Math.floor(Date.now() / 1000) + 3600);
 
 describe.each(DB_KINDS)("J-IM <-> XMPP through Prosody on %s", (kind) => {
-  let prosody: ProsodyHandle;
+  let prosody: XmppServerHandle;
   let db: TestDb;
   let tlim: TestTlim;
   let C: string;
@@ -41,7 +41,7 @@ describe.each(DB_KINDS)("J-IM <-> XMPP through Prosody on %s", (kind) => {
     (await tlim.core.createSession({ sessionType: 0, owner, members: members.map((userId) => ({ userId })) })).session.sessionId;
 
   beforeAll(async () => {
-    prosody = await startProsody({ users: USERS.map((u) => [u, PW] as [string, string]) });
+    prosody = await startXmppServer({ users: USERS.map((u) => [u, PW] as [string, string]) });
     C = prosody.componentDomain;
     db = await createDb(kind, "jimx");
     tlim = await startTestTlim(prosody, db.url, { xmppC2s: prosody.service, jimTokenSecret: SECRET });

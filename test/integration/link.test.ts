@@ -1,20 +1,19 @@
 // The component survives its server: a half-open link (server frozen, socket still open) is
 // detected by the ping watchdog, and the backoff reconnects once the server answers again.
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startProsody, type ProsodyHandle } from "../support/prosody.js";
+import { startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
 import { createDb, startTestTlim, type TestDb, type TestTlim } from "../support/tlim.js";
 import { sleep } from "../support/tlim-stanzas.js";
 
 describe("XMPP link watchdog", () => {
-  let prosody: ProsodyHandle;
+  let prosody: XmppServerHandle;
   let db: TestDb;
   let tlim: TestTlim;
   let frozen: number | null = null;
 
   beforeAll(async () => {
-    prosody = await startProsody();
+    prosody = await startXmppServer();
     db = await createDb("sqlite", "link");
     tlim = await startTestTlim(prosody, db.url, { xmppPingIntervalS: 1, xmppPingTimeoutS: 1 });
   });
@@ -27,7 +26,7 @@ describe("XMPP link watchdog", () => {
   });
 
   it("tears down a half-open link when pings go unanswered, then reconnects", async () => {
-    const pid = Number(readFileSync(join(prosody.dir, "prosody.pid"), "utf8").trim());
+    const pid = Number(readFileSync(prosody.pidFile, "utf8").trim());
     const states: string[] = [];
     tlim.xmpp.link.onOffline(() => states.push("offline"));
     tlim.xmpp.link.onOnline(() => states.push("online"));

@@ -1,16 +1,20 @@
-// One Prosody + one tlim + one database for a describe block, with a pool of fresh users so
-// inboxes never leak between tests, and every client stopped afterwards.
+// One XMPP server (Prosody, or ejabberd with TLIM_TEST_XMPP_SERVER=ejabberd: xmpp-server.ts) +
+// one tlim + one database for a describe block, with a pool of fresh users so inboxes never leak
+// between tests, and every client stopped afterwards.
 import { afterAll, beforeAll } from "vitest";
 import type { Config } from "../../src/config.js";
-import { startProsody, type ProsodyHandle } from "./prosody.js";
 import { sleep } from "./tlim-stanzas.js";
 import { createDb, startTestTlim, type DbKind, type TestDb, type TestTlim } from "./tlim.js";
 import { connectClient, type TestClient } from "./xmpp-client.js";
+import { startXmppServer, type XmppServerHandle } from "./xmpp-server.js";
 
 export const PASSWORD = "pw";
 
 export interface Fixture {
-  readonly prosody: ProsodyHandle;
+  /** The XMPP server (named `prosody` from the days it could only be Prosody; see `server`). */
+  readonly prosody: XmppServerHandle;
+  /** The same handle as `prosody`. */
+  readonly server: XmppServerHandle;
   readonly tlim: TestTlim;
   /** The component's domain. */
   readonly C: string;
@@ -24,14 +28,14 @@ export interface Fixture {
 
 export function useTlim(kind: DbKind, opts: { prefix: string; users?: number; overrides?: Partial<Record<keyof Config, unknown>> }): Fixture {
   const users = Array.from({ length: opts.users ?? 60 }, (_, i) => `${opts.prefix}${i + 1}`);
-  let prosody: ProsodyHandle;
+  let prosody: XmppServerHandle;
   let db: TestDb;
   let tlim: TestTlim;
   const clients: TestClient[] = [];
   let next = 0;
 
   beforeAll(async () => {
-    prosody = await startProsody({ users: users.map((u) => [u, PASSWORD] as [string, string]) });
+    prosody = await startXmppServer({ users: users.map((u) => [u, PASSWORD] as [string, string]) });
     db = await createDb(kind, opts.prefix);
     tlim = await startTestTlim(prosody, db.url, opts.overrides);
   });
@@ -45,6 +49,7 @@ export function useTlim(kind: DbKind, opts: { prefix: string; users?: number; ov
 
   return {
     get prosody() { return prosody; },
+    get server() { return prosody; },
     get tlim() { return tlim; },
     get C() { return prosody.componentDomain; },
     fresh() {

@@ -1,9 +1,13 @@
 // vitest globalSetup: check once that the real servers the tests need are there.
-// Project rule: tests FAIL (not skip) when Prosody or MariaDB cannot run. Set
-// TLIM_TEST_ALLOW_MISSING=1 to turn the failure into a warning (tests that need the missing
-// server will then fail on their own).
+// Project rule: tests FAIL (not skip) when Prosody, MariaDB or (with TLIM_TEST_XMPP_SERVER=ejabberd)
+// ejabberd cannot run. Set TLIM_TEST_ALLOW_MISSING=1 to turn the failure into a warning (tests
+// that need the missing server will then fail on their own). Prosody is checked in both cases:
+// test/integration/harness.test.ts proves both harnesses whatever the selection.
 import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import mysql from "mysql2/promise";
+import { ejabberdctlPath } from "./ejabberd.js";
+import { xmppServerFromEnv } from "./xmpp-server.js";
 
 const DEFAULT_MYSQL_URL = "mysql://root@127.0.0.1:3306/test";
 
@@ -21,6 +25,23 @@ function checkProsody(): string | null {
   }
   const p = spawnSync("sh", ["-c", "command -v prosody"], { encoding: "utf8" });
   if (p.status !== 0) return "`prosodyctl` exists but the `prosody` binary is not on PATH.";
+  return null;
+}
+
+function checkEjabberd(): string | null {
+  // Only look: any ejabberdctl command but start/foreground needs a running node.
+  const install = "Install it with `apt-get install ejabberd` (Debian 12 ships 23.01; the package starts a system ejabberd you may stop with `systemctl disable --now ejabberd`), or unset TLIM_TEST_XMPP_SERVER to test against Prosody.";
+  if (!ejabberdctlPath()) return `ejabberd is not installed (\`ejabberdctl\` is neither on PATH nor in /usr/sbin). ${install}`;
+  if (!existsSync("/etc/ejabberd/inetrc")) return `/etc/ejabberd/inetrc is missing (test/support/ejabberd.ts copies it). ${install}`;
+  const erl = spawnSync("sh", ["-c", "command -v erl"], { encoding: "utf8" });
+  if (erl.status !== 0) return `\`ejabberdctl\` exists but \`erl\` (Erlang) is not on PATH. ${install}`;
+  // ejabberdctl runs only as root (it switches to the ejabberd account) or as that account.
+  const uid = process.getuid?.();
+  if (uid === 0 && !/^ejabberd:/m.test(readFileSync("/etc/passwd", "utf8"))) return `there is no \`ejabberd\` account to run the server as. ${install}`;
+  if (uid !== undefined && uid !== 0) {
+    const me = spawnSync("id", ["-un"], { encoding: "utf8" }).stdout.trim();
+    if (me !== "ejabberd") return `ejabberdctl runs only as root or as the \`ejabberd\` user (the tests run as \`${me}\`).`;
+  }
   return null;
 }
 
@@ -61,12 +82,13 @@ async function checkMysql(url: string): Promise<string | null> {
 
 export default async function globalSetup(): Promise<void> {
   const url = process.env.TLIM_TEST_MYSQL_URL || DEFAULT_MYSQL_URL;
-  const problems = [checkProsody(), await checkMysql(url)].filter((p): p is string => p !== null);
+  const server = xmppServerFromEnv(); // throws on a value that is neither prosody nor ejabberd
+  const problems = [checkProsody(), server === "ejabberd" ? checkEjabberd() : null, await checkMysql(url)].filter((p): p is string => p !== null);
   if (problems.length === 0) return;
   const text = `tlim test environment is incomplete:\n- ${problems.join("\n- ")}`;
   if (process.env.TLIM_TEST_ALLOW_MISSING === "1") {
     console.warn(`WARNING (TLIM_TEST_ALLOW_MISSING=1): ${text}\nTests that need these servers will fail.`);
     return;
   }
-  throw new Error(`${text}\n(Tests fail rather than skip when Prosody or MariaDB is missing; set TLIM_TEST_ALLOW_MISSING=1 to only warn.)`);
+  throw new Error(`${text}\n(Tests fail rather than skip when Prosody, MariaDB or the selected ejabberd is missing; set TLIM_TEST_ALLOW_MISSING=1 to only warn.)`);
 }
