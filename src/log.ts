@@ -31,7 +31,7 @@ function strip(value: unknown, depth: number, quoted: boolean): unknown {
   return out;
 }
 
-export function createLogger(level: string): Logger {
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino({
     level,
     base: { svc: "tlim" },
@@ -40,5 +40,5 @@ export function createLogger(level: string): Logger {
       paths: ["password", "secret", "token", "apiSecret", "xmppSecret", "*.password", "*.secret", "*.token", "body", "*.body", "text", "*.text"],
       censor: "[redacted]",
     },
-  });
+  }, destination);
 }
