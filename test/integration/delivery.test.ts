@@ -81,6 +81,7 @@ describe.each(DB_KINDS)("delivery guarantees on %s", (kind) => {
     const alice = await connect(a, "a1");
     const bob = await connect(b, "slow");
     await sleep(200);
+    bob.xmpp.reconnect.stop(); // this device does not come back by itself; a new client does
     socketOf(bob).pause(); // reads nothing from now on: everything tlim sends waits in the server
     const ids = await sendMany(alice, a, b, 1200, "slow");
     await sleep(300);
@@ -98,6 +99,7 @@ describe.each(DB_KINDS)("delivery guarantees on %s", (kind) => {
     const [a, b] = [fresh(), fresh()];
     const alice = await connect(a, "a1");
     const bob = await connect(b, "acker");
+    bob.xmpp.reconnect.stop();
     autoAck(bob);
     await sleep(200);
     const ids = await sendMany(alice, a, b, 100, "acked");
@@ -118,6 +120,7 @@ describe.each(DB_KINDS)("delivery guarantees on %s", (kind) => {
     const alice = await connect(a, "a1");
     const bob = await connect(b, "phone");
     await sleep(200);
+    bob.xmpp.reconnect.stop(); // this device does not come back by itself; a new client does
     socketOf(bob).pause();
     const ids = await sendMany(alice, a, b, 50, "inflight");
     await sleep(300);

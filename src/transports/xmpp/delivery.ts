@@ -84,6 +84,8 @@ interface Device {
   acks: boolean;
   /** Has answered a ping with a result: it answers barriers, so no time-based grace. */
   answersPings: boolean;
+  /** Answered a ping with service-unavailable while online: confirmed by the grace period. */
+  noPing: boolean;
   /** The barrier ping in flight (confirms up to `upTo`), or a timer about to send one. */
   barrier: { upTo: number } | null;
   barrierTimer: NodeJS.Timeout | null;
@@ -91,7 +93,12 @@ interface Device {
   epoch: number;
   /** Went unavailable (only a barrier already out may still confirm for it). */
   gone: boolean;
+  /** When it last sent available presence again while online (0: never). */
+  reannounced: number;
 }
+
+/** An unavailable this soon after a device announced itself again is checked (see unavailable). */
+const REANNOUNCE_CHECK_MS = 10_000;
 
 /** Bounces that mean "not delivered now, maybe later": the push goes back. Anything else is a
  * refusal the same message would meet again (it is logged and not sent again). */
@@ -191,6 +198,7 @@ export class XmppDelivery implements DeliverySink {
     const known = this.devices.get(userId)?.get(resource);
     if (known?.confirmed) {
       known.away = away;
+      known.reannounced = Date.now();
       // A device the server bounced pushes for gets them again at its next presence.
       if (known.returned !== null && !known.syncing) this.startSync(known);
       return;
@@ -221,6 +229,15 @@ export class XmppDelivery implements DeliverySink {
     d.gone = true;
     devices!.delete(resource);
     if (devices!.size === 0) this.devices.delete(userId);
+    // A server may deliver a replaced session's unavailable after the new session's presence for
+    // the same resource (ejabberd with XEP-0198, a client binding its resource again): an
+    // unavailable that closely follows a second available of an online device is checked with a
+    // ping. Otherwise an unavailable (the session ended, or directed unavailable) is final.
+    if (Date.now() - d.reannounced < REANNOUNCE_CHECK_MS) {
+      const again = this.add(userId, resource, d.via, d.away, false);
+      void this.ask(again, this.epoch);
+      return;
+    }
     this.core.devices.gone(userId, resource);
   }
 
@@ -229,8 +246,8 @@ export class XmppDelivery implements DeliverySink {
     if (!devices) this.devices.set(userId, (devices = new Map()));
     const d: Device = {
       userId, resource, key: deviceKeyOf(resource), jid: `${userId}@${this.domains.users}/${resource}`, via, away, confirmed,
-      syncing: false, waiting: [], sentUpTo: 0, inFlight: [], returned: null, acks: false, answersPings: false,
-      barrier: null, barrierTimer: null, epoch: this.epoch, gone: false,
+      syncing: false, waiting: [], sentUpTo: 0, inFlight: [], returned: null, acks: false, answersPings: false, noPing: false,
+      barrier: null, barrierTimer: null, epoch: this.epoch, gone: false, reannounced: 0,
     };
     devices.set(resource, d);
     return d;
@@ -292,19 +309,22 @@ export class XmppDelivery implements DeliverySink {
     }
   }
 
-  /** Pings a remembered device: an answer from it means it is still online. */
+  /**
+   * Pings a device tlim is not sure of (remembered from before the link came up, or just gone
+   * unavailable): an answer from the resource means it is online, and it syncs. The server's
+   * service-unavailable means it is gone (RFC 6120 §10.5.3.2): it is forgotten (a client that
+   * answers pings that way gets its messages at its next presence instead).
+   */
   private async ask(d: Device, epoch: number): Promise<void> {
     const answer = await this.link.ping(d.jid, this.opts.ackGraceMs);
     if (this.epoch !== epoch || this.devices.get(d.userId)?.get(d.resource) !== d || d.confirmed) return;
     if (answer.kind === "result" || (answer.kind === "error" && answer.condition !== "service-unavailable")) {
-      this.log.info({ user: d.userId, resource: d.resource }, "device still online after the link came back; syncing");
+      this.log.info({ user: d.userId, resource: d.resource }, "device answers: online; syncing");
       d.answersPings = answer.kind === "result";
       this.available(d.userId, d.resource, d.away, d.via);
       return;
     }
     if (answer.kind === "error") {
-      // The server says the resource is gone (RFC 6120 §10.5.3.2): forget it. A client that
-      // answers pings with service-unavailable gets its messages at its next presence instead.
       const devices = this.devices.get(d.userId)!;
       devices.delete(d.resource);
       if (devices.size === 0) this.devices.delete(d.userId);
@@ -421,19 +441,30 @@ export class XmppDelivery implements DeliverySink {
     if (!this.current(d, epoch) || d.inFlight.length === 0 || d.acks) return;
     const upTo = d.sentUpTo;
     d.barrier = { upTo };
-    const sentAt = Date.now();
-    const answer = await this.link.ping(d.jid, this.opts.ackGraceMs);
+    // A device that answers pings with service-unavailable (as RFC 6120 §8.4 makes a client that
+    // does not implement XEP-0199 do) is confirmed by the grace period alone.
+    const answer: PingAnswer = d.noPing ? await this.graceOf() : await this.link.ping(d.jid, this.opts.ackGraceMs);
     if (this.epoch !== epoch || d.epoch !== epoch || d.barrier?.upTo !== upTo) return;
     d.barrier = null;
-    if (answer.kind === "timeout") {
-      // No answer: a device that has answered pings before is only slow (keep waiting); one that
-      // never does is confirmed by the grace period (the link stayed up, nothing bounced).
-      if (!d.answersPings && !d.gone && Date.now() - sentAt >= this.opts.ackGraceMs) this.confirm(d, upTo);
-    } else {
-      if (answer.kind === "result") d.answersPings = true;
+    if (answer.kind === "result") {
+      d.answersPings = true;
+      this.confirm(d, upTo);
+    } else if (answer.kind === "error" && answer.condition !== "service-unavailable") {
+      this.confirm(d, upTo); // the client answered, after reading what came before the ping
+    } else if (answer.kind === "error") {
+      // The server's answer for a resource that is gone, or a client without ping: nothing is
+      // confirmed now. Gone: its unavailable presence follows. Still here: grace from now on.
+      if (!d.gone) d.noPing = true;
+    } else if (!d.answersPings && !d.gone) {
+      // No answer within the grace period, the link stayed up, nothing bounced: delivered. A
+      // device that answered pings before is only slow: keep waiting.
       this.confirm(d, upTo);
     }
     if (d.gone) d.inFlight = [];
     else if (d.inFlight.length > 0) this.armBarrier(d);
+  }
+
+  private graceOf(): Promise<PingAnswer> {
+    return new Promise((r) => setTimeout(() => r({ kind: "timeout" }), this.opts.ackGraceMs).unref());
   }
 }
