@@ -27,7 +27,15 @@ export function parseLenientJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    return JSON5.parse(text);
+    // json5 prints a console warning for every U+2028/U+2029 inside a string: anyone could fill
+    // the process's stderr with it. The parse is synchronous, so silencing it here is exact.
+    const warn = console.warn;
+    console.warn = () => {};
+    try {
+      return JSON5.parse(text);
+    } finally {
+      console.warn = warn;
+    }
   }
 }
 

@@ -20,8 +20,8 @@ const only = (process.env.FUZZ_TARGETS ?? "").split(",").map((s) => s.trim()).fi
 /** Heap samples (after a full gc) every this many cases. */
 const SAMPLE_EVERY = 50_000;
 
-// json5 (the lenient envelope parser) writes a console.warn for U+2028/U+2029 in a string; at a
-// million cases that is noise, so they are counted and reported instead.
+// json5 writes a console.warn for U+2028/U+2029 in a string unless the envelope parser silences
+// it: any such warning is a client writing to stderr behind the logger's back, and fails the run.
 let json5Warnings = 0;
 const warn = console.warn;
 console.warn = (...args: unknown[]) => {
@@ -81,6 +81,9 @@ for (const bug of Object.values(KNOWN_BUGS)) {
     console.log(`KNOWN BUG ${bug.id} reproduced ${hits} times: ${bug.summary}`);
   }
 }
-if (json5Warnings > 0) console.log(`json5 console warnings (U+2028/U+2029 in lenient JSON): ${json5Warnings}`);
+if (json5Warnings > 0) {
+  failed++;
+  console.log(`FAILED: json5 console warnings (U+2028/U+2029 in lenient JSON) reached stderr: ${json5Warnings}`);
+}
 console.log(failed === 0 ? "fuzz: all targets passed" : `fuzz: ${failed} failure(s); seed ${seed}`);
 process.exit(failed === 0 ? 0 : 1);
