@@ -85,6 +85,19 @@ export class RawClient {
     });
   }
 
+  /** Answers XEP-0199 pings (tlim's barrier behind its pushes), as every client must. */
+  private answerPings(text: string, stop: number): void {
+    let out = "";
+    for (let i = text.indexOf("<iq ", 0); i >= 0 && i < stop; i = text.indexOf("<iq ", i + 4)) {
+      const close = text.indexOf(">", i);
+      const open = text.slice(i + 4, close);
+      if (attr(open, "type") === "get" && text.slice(close, close + 60).includes("urn:xmpp:ping")) {
+        out += `<iq type='result' to='${attr(open, "from")}' id='${attr(open, "id")}'/>`;
+      }
+    }
+    if (out) this.socket.write(out);
+  }
+
   private scan(chunk: string): void {
     const text = this.rest + chunk;
     const end = this.wantBody ? text.lastIndexOf("</message>") : text.lastIndexOf(">");
@@ -95,6 +108,7 @@ export class RawClient {
     const stop = this.wantBody ? end + 10 : end + 1;
     this.rest = text.slice(stop);
     const now = performance.now();
+    this.answerPings(text, stop);
     let i = 0;
     for (;;) {
       const at = text.indexOf("<message ", i);

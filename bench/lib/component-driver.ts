@@ -18,6 +18,7 @@ export class ComponentDriver {
   private onlineWaiters: Array<() => void> = [];
   private online = false;
   private rest = "";
+  private pingReplies = "";
   /** Every <message> tlim sends, as its opening tag's attributes; set by the scenario. */
   onMessage: (tag: MessageTag, now: number) => void = () => {};
   /** Called once per incoming data chunk after its messages (to batch replies). */
@@ -155,9 +156,22 @@ export class ComponentDriver {
         i = close + 1;
       } else {
         if (c === 112 /* p */ && text.startsWith("<presence", at)) this.counters.presences++;
-        else if (c === 105 /* i */ && text.startsWith("<iq", at)) this.counters.iqs++;
+        else if (c === 105 /* i */ && text.startsWith("<iq ", at)) {
+          this.counters.iqs++;
+          // A device answers XEP-0199 pings (tlim's barrier behind its pushes), as clients must.
+          const close = text.indexOf(">", at);
+          const open = text.slice(at + 4, close);
+          if (attr(open, "type") === "get" && text.startsWith('<ping xmlns="urn:xmpp:ping"/>', close + 1)) {
+            this.pingReplies += `<iq type="result" from="${attr(open, "to")}" to="${attr(open, "from")}" id="${attr(open, "id")}"/>`;
+          }
+        }
         i = at + 1;
       }
+    }
+    if (this.pingReplies) {
+      const out = this.pingReplies;
+      this.pingReplies = "";
+      this.socket?.write(out);
     }
     this.onChunkEnd();
   }

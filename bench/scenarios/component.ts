@@ -21,13 +21,19 @@ export const SECRET = "bench-secret";
 /** ~60 characters of text: the envelope in <body> is then ~250 bytes, the stanza ~360. */
 const TEXT = "benchmark message: the quick brown fox jumps over the lazy dog";
 
-export function chatStanza(from: string, to: string, msgId: string, now: number): string {
+/** A 1:1 text from `from`'s device "r"; with `receipt`, asking for a XEP-0184 receipt. */
+export function chatStanza(from: string, to: string, msgId: string, now: number, receipt = false): string {
   return (
     `<message type="chat" from="${from}@${USERS}/r" to="${to}@${COMPONENT}" id="${msgId}"><body>` +
     `{"compress":"0","encode":"0","encrypt":"0","version":"2.1.0","msg_from":"${from}","msg_to":"${to}",` +
     `"msg_id":"${msgId}","msg_type":"MTT-000","msg_time":"${Math.round(now)}","body":[{"text":"${TEXT}"}]}` +
-    `</body></message>`
+    `</body>${receipt ? '<request xmlns="urn:xmpp:receipts"/>' : ""}</message>`
   );
+}
+
+/** A device's XEP-0184 receipt for a push it got from `from` (the conversation's address). */
+export function receiptStanza(user: string, from: string, id: string): string {
+  return `<message from="${user}@${USERS}/r" to="${from}"><received xmlns="urn:xmpp:receipts" id="${id}"/></message>`;
 }
 
 export function presenceStanza(user: string, type?: "unavailable"): string {
@@ -46,6 +52,10 @@ export function tlimOverrides(service: string, dbUrl: string, extra: Record<stri
     logLevel: process.env.BENCH_TLIM_LOG_LEVEL || "silent",
     jimEnabled: false,
     xmppPingIntervalS: 0,
+    // A load generator is not a user: the per-user limits (TLIM_USER_RATE…) stay out of the way.
+    userRate: 0,
+    userInFlightMax: 1_000_000,
+    jimLoginPerAddress: 0,
     fileDir: join(tmpdir(), `tlim-bench-files-${process.pid}`),
     ...extra,
   };
@@ -120,7 +130,7 @@ export async function runComponentPath(o: ComponentOptions): Promise<ResultRow> 
     const K = o.pairs;
     const senders = Array.from({ length: K }, (_, i) => `s${i}`);
     const receivers = Array.from({ length: K }, (_, i) => `r${i}`);
-    // Directed presence first: tlim then pushes type="chat" to the bare JID (delivery.ts).
+    // Directed presence first: tlim then pushes to each device's full JID (delivery.ts).
     await driver.write([...senders, ...receivers].map((u) => presenceStanza(u)).join(""));
     await sleep(1500); // each device's first sync (cursor lookup, empty backlog) settles
 
@@ -128,6 +138,8 @@ export async function runComponentPath(o: ComponentOptions): Promise<ResultRow> 
     const lastSeen = new Int32Array(K); // last seq delivered per pair (order check)
     const inflight = new Int32Array(K);
     const topUp: number[] = [];
+    // Receivers acknowledge every push with a XEP-0184 receipt, as real clients do.
+    let receipts = "";
     let measuring = false;
     let sending = true;
     let sent = 0;
@@ -157,8 +169,9 @@ export async function runComponentPath(o: ComponentOptions): Promise<ResultRow> 
         }
         return;
       }
-      if (tag.to.charCodeAt(0) !== 114 /* r */) return; // the sender's ASYNC copy
+      if (tag.to.charCodeAt(0) !== 114 /* r */) return; // a forwarded receipt, or the sender's ASYNC copy
       const i = Number(tag.to.slice(1, tag.to.indexOf("@")));
+      receipts += receiptStanza(receivers[i]!, tag.from, tag.id);
       const t = tag.id.indexOf("t");
       const n = Number(tag.id.slice(0, t));
       if (n <= lastSeen[i]!) {
@@ -177,8 +190,9 @@ export async function runComponentPath(o: ComponentOptions): Promise<ResultRow> 
       if (sending && !o.rate) topUp.push(i);
     };
     driver.onChunkEnd = () => {
-      if (topUp.length === 0) return;
-      let out = "";
+      if (topUp.length === 0 && receipts === "") return;
+      let out = receipts;
+      receipts = "";
       for (const i of topUp) out += stanzaFor(i);
       topUp.length = 0;
       void driver.write(out);

@@ -120,7 +120,7 @@ export async function runE2e(o: E2eOptions): Promise<ResultRow> {
     const sender = (i: number) => clients[2 * i]!;
     const receiver = (i: number) => clients[2 * i + 1]!;
     if (o.config === "tlim") {
-      // Directed presence: tlim then pushes type="chat" to the bare JID (delivery.ts).
+      // Directed presence: tlim then pushes to each device's full JID (delivery.ts).
       for (const c of clients) c.write(`<presence to='${prosody.componentDomain}'/>`);
       await sleep(1500);
     }
@@ -146,6 +146,8 @@ export async function runE2e(o: E2eOptions): Promise<ResultRow> {
     for (let i = 0; i < K; i++) {
       const r = receiver(i);
       let topUp = 0;
+      // The receiver acknowledges every message (XEP-0184), as real clients do.
+      let receipts = "";
       r.onMessage = (tag: MessageTag, now: number) => {
         if (tag.type === "error") {
           errors++;
@@ -153,6 +155,7 @@ export async function runE2e(o: E2eOptions): Promise<ResultRow> {
         }
         const t = tag.id.indexOf("t");
         if (t < 0) return;
+        receipts += `<message to='${tag.from}'><received xmlns='urn:xmpp:receipts' id='${tag.id}'/></message>`;
         const n = Number(tag.id.slice(0, t));
         if (n <= lastSeen[i]!) {
           duplicates++;
@@ -168,6 +171,10 @@ export async function runE2e(o: E2eOptions): Promise<ResultRow> {
         }
       };
       r.onChunkEnd = () => {
+        if (receipts) {
+          r.write(receipts);
+          receipts = "";
+        }
         if (!sending || topUp === 0) return;
         let out = "";
         for (; topUp > 0; topUp--) out += stanza(i);

@@ -7,7 +7,7 @@ import { CpuMeter, findPid, rssMiB } from "../lib/proc.js";
 import { Latencies, round, sleep } from "../lib/stats.js";
 import { query, tlimRowCounts, type DbKind } from "../lib/db.js";
 import type { MessageTag } from "../lib/component-driver.js";
-import { COMPONENT, presenceStanza, startLinkedTlim, USERS } from "./component.js";
+import { COMPONENT, presenceStanza, receiptStanza, startLinkedTlim, USERS } from "./component.js";
 
 const TEXT = "fan-out benchmark message to every member of a large session";
 
@@ -60,11 +60,20 @@ export async function runFanout(o: FanoutOptions): Promise<ResultRow> {
     }
     let current = null as Current | null;
     let stray = 0;
+    // Every member's device acknowledges what it gets (XEP-0184), as real clients do.
+    let receipts = "";
+    driver.onChunkEnd = () => {
+      if (receipts === "") return;
+      const out = receipts;
+      receipts = "";
+      void driver.write(out);
+    };
     driver.onMessage = (tag: MessageTag, now: number) => {
       if (!current || tag.id !== current.id || tag.type === "error") {
         if (tag.type === "error") stray++;
         return;
       }
+      receipts += receiptStanza(tag.to.slice(0, tag.to.indexOf("@")), tag.from, tag.id);
       if (current.got === 0) current.first = now - current.t0;
       current.got++;
       if (current.got === o.members) {

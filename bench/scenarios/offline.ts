@@ -28,8 +28,8 @@ export async function runOffline(o: OfflineOptions): Promise<ResultRow[]> {
     await driver.write(targets.map((t) => presenceStanza(t, "unavailable")).join("") + senders.map((s) => presenceStanza(s)).join(""));
     await sleep(1000);
 
-    // Prefill: every sender sends to every target in turn, closed loop on the senders' ASYNC
-    // copies (a copy comes back only after commit).
+    // Prefill: every sender sends to every target in turn, closed loop on the senders' receipts
+    // (a receipt comes back only after commit).
     const total = o.pending * targets.length;
     progress(`offline sync: ${dbName}: storing ${total.toLocaleString("en-US")} messages for ${targets.length} offline users`);
     let sent = 0;
@@ -38,7 +38,7 @@ export async function runOffline(o: OfflineOptions): Promise<ResultRow[]> {
     const send = (i: number): string => {
       const target = targets[sent % targets.length]!;
       sent++;
-      return chatStanza(senders[i]!, target, `pre-${++seq[i]!}`, performance.now());
+      return chatStanza(senders[i]!, target, `pre-${++seq[i]!}`, performance.now(), true);
     };
     const topUp: number[] = [];
     driver.onMessage = (tag: MessageTag) => {
