@@ -71,6 +71,8 @@ export class ImCore {
   private readonly sinks: DeliverySink[] = [];
   private readonly ctx: HandlerContext;
   private readonly limits: UserLimits;
+  /** The submit whose handler is running synchronously right now wants to know when it commits. */
+  private queuedHook: (() => void) | null = null;
 
   constructor(
     readonly store: Store,
@@ -95,7 +97,15 @@ export class ImCore {
       revokeWindowMs: opts.revokeWindowS * 1000,
       store,
       now: () => Date.now(),
-      commit: (m) => this.writer.submit(m),
+      commit: (m) => {
+        const p = this.writer.submit(m);
+        const queued = this.queuedHook;
+        if (queued) {
+          this.queuedHook = null;
+          queued();
+        }
+        return p;
+      },
     };
   }
 
@@ -149,11 +159,17 @@ export class ImCore {
       const handler = cls ? this.registry.lookup(env.msg_type, cls) : undefined;
       if (!handler) throw ImError.unsupported(`no handler for msg_type '${env.msg_type}'`);
       const release = this.limits.take(sender);
-      const ctx: HandlerContext = hooks.queued
-        ? { ...this.ctx, commit: (m) => { const p = this.writer.submit(m); signal(); return p; } }
-        : this.ctx;
+      // A handler that commits before its first await signals through ctx.commit (no per-call
+      // context); one that reads first signals when it settles (the `finally` below).
+      this.queuedHook = hooks.queued ? signal : null;
+      let handled: Promise<SubmitResult>;
       try {
-        return await handler.handle(ctx, inbound);
+        handled = handler.handle(this.ctx, inbound);
+      } finally {
+        this.queuedHook = null;
+      }
+      try {
+        return await handled;
       } catch (err) {
         if (err instanceof ImError) throw err;
         this.log.error({ err, msg_type: env.msg_type, msg_id: env.msg_id }, "handler failed");

@@ -95,7 +95,12 @@ interface Device {
   gone: boolean;
   /** When it last sent available presence again while online (0: never). */
   reannounced: number;
+  /** The conversations of the last messages confirmed (see acknowledged). */
+  recent: Map<string, { node: string; session: boolean }>;
 }
+
+/** Confirmed messages remembered per device for late receipts. */
+const RECENT = 64;
 
 /** An unavailable this soon after a device announced itself again is checked (see unavailable). */
 const REANNOUNCE_CHECK_MS = 10_000;
@@ -247,7 +252,7 @@ export class XmppDelivery implements DeliverySink {
     const d: Device = {
       userId, resource, key: deviceKeyOf(resource), jid: `${userId}@${this.domains.users}/${resource}`, via, away, confirmed,
       syncing: false, waiting: [], sentUpTo: 0, inFlight: [], returned: null, acks: false, answersPings: false, noPing: false,
-      barrier: null, barrierTimer: null, epoch: this.epoch, gone: false, reannounced: 0,
+      barrier: null, barrierTimer: null, epoch: this.epoch, gone: false, reannounced: 0, recent: new Map(),
     };
     devices.set(resource, d);
     return d;
@@ -389,9 +394,10 @@ export class XmppDelivery implements DeliverySink {
   acknowledged(userId: string, resource: string, msgId: string): { node: string; session: boolean } | null {
     const d = this.devices.get(userId)?.get(resource);
     if (!d) return null;
-    const entry = d.inFlight.find((s) => s.msgId === msgId);
-    if (!entry) return null;
+    // A device that sends receipts is confirmed by them from now on (no more barrier pings).
     d.acks = true;
+    const entry = d.inFlight.find((s) => s.msgId === msgId);
+    if (!entry) return d.recent.get(msgId) ?? null; // confirmed already (by a barrier, say)
     this.confirm(d, entry.seq);
     return { node: entry.node, session: entry.session };
   }
@@ -419,7 +425,18 @@ export class XmppDelivery implements DeliverySink {
   private confirm(d: Device, upTo: number): void {
     let n = 0;
     while (n < d.inFlight.length && (d.inFlight[n]!.seq <= upTo || d.inFlight[n]!.self)) upTo = Math.max(upTo, d.inFlight[n++]!.seq);
-    if (n > 0) d.inFlight.splice(0, n);
+    if (n > 0) {
+      const done = d.inFlight.splice(0, n);
+      // A receipt racing the barrier that confirmed its message still needs the message's
+      // conversation (to forward it): while a device is confirmed by barriers, the last RECENT
+      // confirmed messages are kept (a device that sends receipts is confirmed by them instead).
+      if (!d.acks) {
+        for (const s of done) {
+          d.recent.set(s.msgId, { node: s.node, session: s.session });
+          if (d.recent.size > RECENT) d.recent.delete(d.recent.keys().next().value!);
+        }
+      }
+    }
     const cursor = d.returned === null ? upTo : Math.min(upTo, d.returned - 1);
     if (cursor > 0) this.core.cursors.advance(d.userId, d.key, cursor);
   }

@@ -37,9 +37,23 @@ export class XmppInbound {
     if (el.is("presence")) return this.onPresence(el);
     if (!el.is("message")) return;
     const sender = String(el.attrs.from ?? "").split("/")[0]!;
-    const tail = (this.chains.get(sender) ?? Promise.resolve())
-      .then(() => this.onMessage(el))
-      .catch((err) => this.crashed(el, err));
+    const before = this.chains.get(sender);
+    if (before === undefined) {
+      // The common case: nothing of this sender is being prepared; a message that takes its
+      // place in the commit order at once needs no chain (no promise per stanza).
+      let pending: void | Promise<void>;
+      try {
+        pending = this.onMessage(el);
+      } catch (err) {
+        return this.crashed(el, err);
+      }
+      if (pending) this.chain(sender, pending.catch((err) => this.crashed(el, err)));
+      return;
+    }
+    this.chain(sender, before.then(() => this.onMessage(el)).catch((err) => this.crashed(el, err)));
+  }
+
+  private chain(sender: string, tail: Promise<void>): void {
     this.chains.set(sender, tail);
     void tail.then(() => {
       if (this.chains.get(sender) === tail) this.chains.delete(sender);
@@ -61,10 +75,11 @@ export class XmppInbound {
   }
 
   /**
-   * One message stanza. Resolves once the message holds its place in the commit order (or was
-   * answered), not when it is committed: the sender's next message may join the same batch.
+   * One message stanza. Returns nothing when the message took its place in the commit order (or
+   * was answered) right away, else a promise that resolves when it has — not when it is
+   * committed: the sender's next message may join the same batch.
    */
-  private async onMessage(el: Element): Promise<void> {
+  private onMessage(el: Element): void | Promise<void> {
     if (el.attrs.type === "error") return this.onBounce(el);
     const from = this.senderOf(el);
     if (!from) {
@@ -74,23 +89,39 @@ export class XmppInbound {
     const node = to.local === "" ? null : tryAddressId(to.local);
     if (to.local !== "" && node === null) return this.reply(el, ImError.bodyInvalid("the address is not a valid user or session id"));
     const bodyEl = el.getChild("body");
-    if (!bodyEl) return this.onBodyless(el, from, node);
+    if (!bodyEl) {
+      // Receipts, markers, chat states: nothing for the writer, so never in a sender's chain.
+      void this.onBodyless(el, from, node).catch((err) => this.crashed(el, err));
+      return;
+    }
     if (el.getChildText("subject") === "ASYNC") return; // loop guard (spec §1.1)
     const text = bodyEl.text();
     if (text.length > this.opts.maxBodyChars) {
       return this.reply(el, ImError.tooLarge(`body has ${text.length} characters; at most ${this.opts.maxBodyChars} are allowed`));
     }
-    let inbound: Inbound;
-    try {
-      inbound = { sender: { userId: from.local, resource: from.resource }, addressedNode: node, envelope: await this.envelopeOf(el, text, from, node) };
-    } catch (err) {
-      return this.reply(el, err);
+    // A JSON envelope is decoded at once; plain text needs a lookup (is `node` a session?).
+    if (isJsonText(text)) {
+      let envelope: Envelope;
+      try {
+        envelope = decodeEnvelope(text);
+      } catch (err) {
+        return this.reply(el, err);
+      }
+      return this.submit(el, text, from, node, envelope);
     }
-    const env = inbound.envelope;
-    const forget = this.delivery.originate(from.local, from.resource, env.msg_id);
-    let queued!: () => void;
-    const inOrder = new Promise<void>((r) => (queued = r));
-    void this.core.submit(inbound, { queued }).then(
+    return this.plainEnvelope(el, text, from, node).then(
+      (envelope) => this.submit(el, text, from, node, envelope),
+      (err) => this.reply(el, err),
+    );
+  }
+
+  /** Submits; returns a promise only when the message did not take its place in the commit order
+   * synchronously (a handler that reads before it commits). */
+  private submit(el: Element, text: string, from: Jid, node: string | null, envelope: Envelope): void | Promise<void> {
+    const inbound: Inbound = { sender: { userId: from.local, resource: from.resource }, addressedNode: node, envelope };
+    const forget = this.delivery.originate(from.local, from.resource, envelope.msg_id);
+    const order = new QueuedSignal();
+    void this.core.submit(inbound, order).then(
       async (result) => {
         if (result.kind === "passed") {
           const peer = `${result.to}@${this.domains.users}`;
@@ -100,7 +131,7 @@ export class XmppInbound {
       },
       (err) => this.reply(el, err),
     ).catch((err) => this.crashed(el, err)).finally(forget);
-    return inOrder;
+    return order.wait();
   }
 
   /**
@@ -117,11 +148,10 @@ export class XmppInbound {
   }
 
   /**
-   * The envelope in `<body>`. A body that is not JSON comes from a plain XMPP client: it becomes
-   * MTT-000 text to <peer>@C, or MTS-000 to <session_id>@C when that session exists (DESIGN §2).
+   * A body that is not JSON comes from a plain XMPP client: it becomes MTT-000 text to <peer>@C,
+   * or MTS-000 to <session_id>@C when that session exists (DESIGN §2).
    */
-  private async envelopeOf(el: Element, text: string, from: Jid, node: string | null): Promise<Envelope> {
-    if (text.trimStart().startsWith("{") || text.trim() === "") return decodeEnvelope(text);
+  private async plainEnvelope(el: Element, text: string, from: Jid, node: string | null): Promise<Envelope> {
     if (node === null) throw ImError.bodyInvalid("plain text must be addressed to <peer>@component or <session_id>@component");
     const isSession = (await this.core.store.sessionGet(node)) !== null;
     return {
@@ -222,6 +252,27 @@ function presence(attrs: Record<string, string>): Element {
 }
 
 /** A plain client's stanza id as the message id when it is a valid one, else a fresh one. */
+/** The body is an envelope (or meant as one: broken JSON is refused, not taken as text). */
+function isJsonText(text: string): boolean {
+  return text.trimStart().startsWith("{") || text.trim() === "";
+}
+
+/** SubmitHooks.queued as a value: whether the message holds its place in the commit order yet,
+ * and a promise for it only when someone must wait. */
+class QueuedSignal {
+  private done = false;
+  private resolve: (() => void) | null = null;
+  readonly queued = (): void => {
+    this.done = true;
+    this.resolve?.();
+  };
+
+  wait(): void | Promise<void> {
+    if (this.done) return;
+    return new Promise((r) => (this.resolve = r));
+  }
+}
+
 function plainMessageId(id: unknown): string {
   if (typeof id === "string" && id !== "") {
     try {

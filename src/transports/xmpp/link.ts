@@ -34,6 +34,7 @@ export class XmppLink {
   private retryTimer: NodeJS.Timeout | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
   private stopping = false;
+  private coalescing = false;
   private onlineListeners: Array<() => void> = [];
   private offlineListeners: Array<() => void> = [];
 
@@ -58,7 +59,10 @@ export class XmppLink {
     // goes through this write, which replaces any character XML 1.0 cannot carry. Envelope text
     // is already made safe without loss (stanzas.ts); this is the backstop for everything else.
     const write = this.xmpp.write.bind(this.xmpp);
-    this.xmpp.write = (text: string) => write(xmlSafe(text));
+    this.xmpp.write = (text: string) => {
+      this.coalesce();
+      return write(xmlSafe(text));
+    };
     this.xmpp.on("error", (err: Error) => this.log.warn({ err: err.message, condition: (err as any).condition }, "xmpp link error"));
     this.xmpp.on("status", (status: string) => this.onStatus(status));
   }
@@ -91,6 +95,23 @@ export class XmppLink {
   sendRaw(text: string): Promise<void> {
     if (this.state !== "online") return Promise.reject(new Error(`xmpp link is ${this.state}`));
     return this.xmpp.write(text);
+  }
+
+  /**
+   * Everything written during one turn of the event loop leaves in one writev (stanzas, receipts
+   * forwarded, acks): the socket is corked at the first write of a turn and uncorked right after
+   * the turn's I/O (setImmediate). One syscall per turn instead of one per stanza.
+   */
+  private coalesce(): void {
+    if (this.coalescing) return;
+    const socket = (this.xmpp as unknown as { socket: import("node:net").Socket | null }).socket;
+    if (!socket) return;
+    this.coalescing = true;
+    socket.cork();
+    setImmediate(() => {
+      this.coalescing = false;
+      socket.uncork();
+    });
   }
 
   /**

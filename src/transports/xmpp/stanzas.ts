@@ -117,17 +117,16 @@ export function receiptStanza(original: Element): string {
   return `<message from="${escapeXml(to)}" to="${escapeXml(from)}"><received xmlns="${NS.receipts}" id="${escapeXml(id)}"/></message>`;
 }
 
-/** A copy of a body-less stanza (chat state, marker, receipt) re-addressed through C. */
-export function forwardStanza(original: Element, from: string, to: string): Element {
+/** A copy of a body-less stanza (chat state, marker, receipt) re-addressed through C, as text
+ * (the children serialised as they came; no element tree is copied). */
+export function forwardStanza(original: Element, from: string, to: string): string {
   const { type, id } = original.attrs as Record<string, string | undefined>;
-  const copy = xml("message", { from, to, ...(type ? { type } : {}), ...(id ? { id } : {}) });
-  for (const child of original.getChildElements()) copy.append(deepCopy(child));
-  return copy;
-}
-
-function deepCopy(el: Element): Element {
-  const children = el.children.map((c) => (typeof c === "string" ? c : deepCopy(c as Element)));
-  return xml(el.name, { ...el.attrs }, ...children);
+  let out = `<message from="${escapeXml(from)}" to="${escapeXml(to)}"`;
+  if (type) out += ` type="${escapeXml(type)}"`;
+  if (id) out += ` id="${escapeXml(id)}"`;
+  out += ">";
+  for (const child of original.getChildElements()) out += child.toString();
+  return `${out}</message>`;
 }
 
 /** The envelope of a pass-through message, delivered unstored. */
