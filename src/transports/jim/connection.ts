@@ -75,6 +75,10 @@ export abstract class JimConnection {
   protected abstract pauseInput(): void;
   protected abstract resumeInput(): void;
 
+  /** Asks the wire for a confirmation of what was pushed so far (WebSocket: a ping); TCP J-IM
+   * has none: its confirmation is the client's next frame, or the grace period. */
+  barrier(): void {}
+
   /** The cursor key of this connection's device (docs/jim-gateway.md "Devices"). */
   get deviceKey(): string {
     return `jim:${this.protocol}`;

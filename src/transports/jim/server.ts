@@ -189,6 +189,10 @@ export class JimServer {
     ws.on("error", ignore);
     ws.on("close", () => conn.close());
     ws.on("ping", () => (conn.lastRx = Date.now()));
+    ws.on("pong", () => {
+      conn.lastRx = Date.now();
+      conn.sync?.confirm(); // the answer to a barrier ping behind pushes (ws.ts)
+    });
     // Text and binary frames alike (spec §1.3): the payload is JSON with a mandatory "cmd".
     ws.on("message", (data: Buffer | ArrayBuffer | Buffer[]) => {
       conn.lastRx = Date.now();

@@ -113,6 +113,8 @@ export class CursorSync extends DeviceSync {
     private readonly userId: string,
     private readonly device: string,
     private readonly graceMs: number,
+    /** Asks the wire for a confirmation (a WebSocket ping); called once per unconfirmed run. */
+    private readonly barrier: (() => void) | null = null,
   ) {
     super(start);
   }
@@ -120,6 +122,7 @@ export class CursorSync extends DeviceSync {
   protected override moved(seq: number): void {
     this.unconfirmed = Math.max(this.unconfirmed, seq);
     if (this.grace === null) {
+      if (this.barrier) setImmediate(this.barrier); // behind this turn's pushes
       this.grace = setTimeout(() => {
         this.grace = null;
         this.confirm();

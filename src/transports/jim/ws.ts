@@ -31,6 +31,16 @@ export class WsConnection extends JimConnection {
     this.ws.send(json);
   }
 
+  /** A WebSocket ping behind pushes: the client's pong (RFC 6455 §5.5.3, sent by every
+   * WebSocket stack after reading what came before the ping) confirms them (sync.ts). */
+  override barrier(): void {
+    try {
+      this.ws.ping();
+    } catch {
+      // closing: what was pushed stays unconfirmed
+    }
+  }
+
   buffered(): number {
     return this.ws.bufferedAmount;
   }

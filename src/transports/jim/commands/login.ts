@@ -45,7 +45,7 @@ export async function logIn(deps: JimDeps, conn: JimConnection, req: LoginReques
     conn.dialect = req.v2 ? "v2" : "v3";
     const key = conn.deviceKey;
     const start = await deps.core.openDevice(userId, key);
-    conn.sync = new CursorSync(start, deps.core.cursors, userId, key, deps.core.ackGraceMs);
+    conn.sync = new CursorSync(start, deps.core.cursors, userId, key, deps.core.ackGraceMs, conn.protocol === "ws" ? () => conn.barrier() : null);
     if (conn.closed) return failed; // went away while its cursor was read
     deps.hub.add(conn);
     const waiting = await deps.core.store.inboxAfter(userId, start, 1);
