@@ -94,6 +94,21 @@ describe("MySQL/MariaDB schema and connection", () => {
       }
     }));
 
+  it("dissolve's inbox purge and the write path's lookups use an index, never a scan of every inbox", () =>
+    withDb(async ({ url }) => {
+      await runMigrations(url);
+      await raw(url, async (c) => {
+        const plan = async (sql: string) => (await c.query<mysql.RowDataPacket[]>(`EXPLAIN ${sql}`))[0][0]!;
+        const inbox = await plan("DELETE FROM inbox WHERE user_id IN ('a', 'b') AND conv_id = 'session:s' AND conv_seq <> 3");
+        expect(inbox.type).not.toBe("ALL");
+        expect(String(inbox.key)).toMatch(/PRIMARY|IDX_inbox_user_conv/);
+        const messages = await plan("DELETE FROM messages WHERE conv_id = 'session:s' AND seq <> 3");
+        expect(messages.type).not.toBe("ALL");
+        const reads = await plan("DELETE FROM message_reads WHERE conv_id = 'session:s'");
+        expect(reads.key).toBe("IDX_message_reads_conv");
+      });
+    }));
+
   it("is utf8mb4 everywhere, binary collation, MEDIUMTEXT bodies", () =>
     withDb(async ({ url }) => {
       await runMigrations(url);

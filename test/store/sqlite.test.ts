@@ -41,6 +41,20 @@ describe("SQLite schema and connection", () => {
 
   it("upgrades a database created by the Init migration, keeping its rows", () => checkUpgradeFromInit(freshUrl()));
 
+  it("dissolve's inbox purge and the write path's lookups use an index, never a scan of every inbox", async () => {
+    const url = freshUrl();
+    await runMigrations(url);
+    const db = new Database(url.slice("sqlite:".length));
+    try {
+      const plan = (sql: string) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>).map((r) => r.detail).join("; ");
+      expect(plan("DELETE FROM inbox WHERE user_id IN ('a', 'b') AND conv_id = 'session:s' AND conv_seq <> 3")).toMatch(/SEARCH inbox USING (COVERING )?INDEX IDX_inbox_user_conv/);
+      expect(plan("DELETE FROM messages WHERE conv_id = 'session:s' AND seq <> 3")).toMatch(/SEARCH messages USING/);
+      expect(plan("DELETE FROM message_reads WHERE conv_id = 'session:s'")).toMatch(/SEARCH message_reads USING (COVERING )?INDEX IDX_message_reads_conv/);
+    } finally {
+      db.close();
+    }
+  });
+
   it("has exactly the schema of the entities after the migrations (no drift)", async () => {
     const url = freshUrl();
     await runMigrations(url);

@@ -217,12 +217,7 @@ export function entitySchemas(kind: DbKind): EntitySchema[] {
         conv_seq: big(),
         created_at: big(),
       },
-      {
-        indices: [
-          { name: "IDX_inbox_user_conv", columns: ["user_id", "conv_id", "conv_seq"] },
-          { name: "IDX_inbox_conv", columns: ["conv_id", "conv_seq"] },
-        ],
-      },
+      { indices: [{ name: "IDX_inbox_user_conv", columns: ["user_id", "conv_id", "conv_seq"] }] },
     ),
     table(
       "device_cursors",

@@ -3,8 +3,6 @@
 // `online_devices`: the XMPP devices tlim last saw online (user, resource, and the address their
 // presence came to), kept across restarts so that after a lost link or a restart tlim asks them
 // again (probe, ping) instead of waiting for their next presence.
-// `IDX_inbox_conv`: inbox entries by conversation, for a dissolve's purge (and a history clear),
-// which would otherwise scan every inbox inside the batch transaction, holding its locks.
 // DDL commits implicitly: every step can run again after a failure part-way.
 import type { MigrationInterface, QueryRunner } from "typeorm";
 
@@ -19,7 +17,6 @@ const UP = [
     \`updated_at\` bigint NOT NULL,
     PRIMARY KEY (\`user_id\`, \`resource\`)
   ) ${TABLE_OPTS}`,
-  "CREATE INDEX IF NOT EXISTS `IDX_inbox_conv` ON `inbox` (`conv_id`, `conv_seq`)",
 ];
 
 export class Delivery1795000000003 implements MigrationInterface {
@@ -30,7 +27,6 @@ export class Delivery1795000000003 implements MigrationInterface {
   }
 
   async down(qr: QueryRunner): Promise<void> {
-    await qr.query("DROP INDEX `IDX_inbox_conv` ON `inbox`");
     await qr.query("DROP TABLE `online_devices`");
   }
 }

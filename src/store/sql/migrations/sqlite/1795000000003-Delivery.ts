@@ -3,7 +3,6 @@
 // `online_devices`: the XMPP devices tlim last saw online (user, resource, and the address their
 // presence came to), kept across restarts so that after a lost link or a restart tlim asks them
 // again (probe, ping) instead of waiting for their next presence.
-// `IDX_inbox_conv`: inbox entries by conversation, for a dissolve's purge (and a history clear).
 import type { MigrationInterface, QueryRunner } from "typeorm";
 
 const UP = [
@@ -14,7 +13,6 @@ const UP = [
     "updated_at" bigint NOT NULL,
     CONSTRAINT "CHK_online_devices_len" CHECK (length(user_id) <= 64 AND length(resource) <= 128 AND length(via) <= 64),
     PRIMARY KEY ("user_id", "resource"))`,
-  `CREATE INDEX "IDX_inbox_conv" ON "inbox" ("conv_id", "conv_seq")`,
 ];
 
 export class Delivery1795000000003 implements MigrationInterface {
@@ -25,7 +23,6 @@ export class Delivery1795000000003 implements MigrationInterface {
   }
 
   async down(qr: QueryRunner): Promise<void> {
-    await qr.query(`DROP INDEX "IDX_inbox_conv"`);
     await qr.query(`DROP TABLE "online_devices"`);
   }
 }
