@@ -31,11 +31,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import type { ProsodyHandle } from "./prosody.js";
+import { canConnect, freePort, sleep, spawnWatchdog } from "./processes.js";
 
 export interface EjabberdOptions {
   /** Accounts to create once the server runs: [username, password]. */
@@ -109,57 +110,8 @@ function installExitHook(): void {
   });
 }
 
-function spawnWatchdog(pgid: number, dir: string, pidFile: string): ChildProcess | null {
-  // $1 = process group of ejabberdctl + beam.smp, $2 = dir, $3 = beam.smp's pid file (dash's
-  // kill takes "-PGID" but not "--"). INT/HUP ignored so a terminal ^C cannot kill the watchdog
-  // before it has done its job; we end it ourselves with SIGKILL.
-  const script = `trap '' INT HUP; read _ ; kill -9 "-$1" 2>/dev/null; p=$(cat "$3" 2>/dev/null); [ -n "$p" ] && kill -9 "$p" 2>/dev/null; sleep 0.3; rm -rf "$2"`;
-  try {
-    const w = spawn("sh", ["-c", script, "tlim-ejabberd-watchdog", String(pgid), dir, pidFile], {
-      stdio: ["pipe", "ignore", "ignore"],
-    });
-    w.on("error", () => {});
-    w.stdin?.on("error", () => {});
-    w.unref();
-    (w.stdin as unknown as { unref?: () => void } | null)?.unref?.();
-    return w;
-  } catch {
-    return null;
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => (port ? resolve(port) : reject(new Error("no port from listen(0)"))));
-    });
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: "127.0.0.1", port });
-    const done = (ok: boolean) => {
-      s.removeAllListeners();
-      s.on("error", () => {});
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(1000, () => done(false));
-    s.once("connect", () => done(true));
-    s.once("error", () => done(false));
-  });
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** The command, on PATH or where Debian puts it (its sbin directory is not on every PATH). */
 export function ejabberdctlPath(): string | null {
@@ -457,7 +409,9 @@ export async function startEjabberd(opts: EjabberdOptions = {}): Promise<Ejabber
       }
       live.delete(entry);
     });
-    if (proc.pid) entry.watchdog = spawnWatchdog(proc.pid, dir, pidFile);
+    if (proc.pid) // $1 = process group of ejabberdctl + beam.smp (dash's kill takes "-PGID" but not "--"),
+    // $2 = dir, $3 = beam.smp's pid file.
+    entry.watchdog = spawnWatchdog("tlim-ejabberd-watchdog", `kill -9 "-$1" 2>/dev/null; p=$(cat "$3" 2>/dev/null); [ -n "$p" ] && kill -9 "$p" 2>/dev/null; sleep 0.3; rm -rf "$2"`, [String(proc.pid), dir, pidFile]);
     current = entry;
 
     const deadline = Date.now() + timeoutMs;

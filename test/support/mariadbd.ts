@@ -3,10 +3,10 @@
 // As root, mariadbd runs as root (`--user=root`), as .ci/run starts its own.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import mysql from "mysql2/promise";
+import { freePort } from "./processes.js";
 
 export interface MariadbHandle {
   /** mysql://root@127.0.0.1:<port>/tlim */
@@ -17,17 +17,6 @@ export interface MariadbHandle {
   /** SIGCONT. */
   thaw(): void;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function which(cmd: string): string {

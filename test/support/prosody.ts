@@ -12,10 +12,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, createHmac, pbkdf2, randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { canConnect, freePort, sleep, spawnWatchdog } from "./processes.js";
 
 const pbkdf2Async = promisify(pbkdf2);
 
@@ -92,57 +92,8 @@ function installExitHook(): void {
   });
 }
 
-function spawnWatchdog(pid: number, dir: string): ChildProcess | null {
-  // $1 = prosody pid, $2 = dir. INT/HUP ignored so a terminal ^C cannot kill the watchdog
-  // before it has done its job; we end it ourselves with SIGKILL.
-  const script = `trap '' INT HUP; read _ ; kill -9 "$1" 2>/dev/null; sleep 0.3; rm -rf "$2"`;
-  try {
-    const w = spawn("sh", ["-c", script, "tlim-prosody-watchdog", String(pid), dir], {
-      stdio: ["pipe", "ignore", "ignore"],
-    });
-    w.on("error", () => {});
-    w.stdin?.on("error", () => {});
-    w.unref();
-    // The pipe must not keep the event loop alive.
-    (w.stdin as unknown as { unref?: () => void } | null)?.unref?.();
-    return w;
-  } catch {
-    return null;
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => (port ? resolve(port) : reject(new Error("no port from listen(0)"))));
-    });
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: "127.0.0.1", port });
-    const done = (ok: boolean) => {
-      s.removeAllListeners();
-      s.on("error", () => {});
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(1000, () => done(false));
-    s.once("connect", () => done(true));
-    s.once("error", () => done(false));
-  });
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function luaString(s: string): string {
   return JSON.stringify(s); // a JSON string literal of printable text is a valid Lua string literal
@@ -323,7 +274,7 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodyHa
       }
       live.delete(entry);
     });
-    if (proc.pid) entry.watchdog = spawnWatchdog(proc.pid, dir);
+    if (proc.pid) entry.watchdog = spawnWatchdog("tlim-prosody-watchdog", `kill -9 "$1" 2>/dev/null; sleep 0.3; rm -rf "$2"`, [String(proc.pid), dir]);
     current = entry;
 
     const deadline = Date.now() + timeoutMs;
