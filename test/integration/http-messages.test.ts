@@ -126,6 +126,7 @@ describe.each(DB_KINDS)("HTTP message endpoints on %s", (kind) => {
     const live = [chatText(p, w, "live 1"), chatText(p, w, "live 2")];
     for (const e of live) await sendStored(peer, `${w}@${C}`, e);
     for (const e of live) await web.waitFor(isMessageWithId(e.msg_id));
+    await f.settle(); // the device's answer to tlim's barrier ping confirms what it read
     await web.stop();
     await f.settle();
     const later = [1, 2, 3].map((i) => chatText(p, w, `later ${i}`));

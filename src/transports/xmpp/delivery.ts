@@ -447,6 +447,17 @@ export class XmppDelivery implements DeliverySink {
   /** Schedules a barrier ping for a device that does not acknowledge, unless one is pending. */
   private armBarrier(d: Device): void {
     if (d.acks || d.barrier || d.barrierTimer) return;
+    if (this.barrierDelayMs === 0) {
+      // Right behind this turn's pushes (a commit batch's deliveries run synchronously), in the
+      // same write: the device reads the ping with them.
+      d.barrier = { upTo: -1 };
+      queueMicrotask(() => {
+        if (d.barrier?.upTo !== -1) return;
+        d.barrier = null;
+        void this.barrierPing(d, d.epoch);
+      });
+      return;
+    }
     d.barrierTimer = setTimeout(() => {
       d.barrierTimer = null;
       void this.barrierPing(d, d.epoch);
