@@ -259,8 +259,11 @@ describe.each(DB_KINDS)("messaging through Prosody on %s", (kind) => {
     expect(alice.messages().filter(isMessageWithId(env.msg_id))).toHaveLength(0);
     // Approving lets the server send alice's presence to <peer>@C: that is "coming online".
     await alice.send(xml("presence", { to: `${b}@${C}`, type: "subscribed" }));
-    const got = await alice.waitFor(isMessageWithId(env.msg_id));
+    // A device whose only link to tlim is a roster contact is a plain XMPP client: it gets the
+    // text as <body> and the envelope in a XEP-0335 container (docs/protocol.md "Plain XMPP clients").
+    const got = await alice.waitFor((el) => el.is("message") && JSON.parse(el.getChildText("json", "urn:xmpp:json:0") ?? "{}").msg_id === env.msg_id);
     expect(got.attrs.from).toBe(`${b}@${C}`);
+    expect(got.getChildText("body")).toBe("while you were away");
   });
 
   it("answers disco#info, ping and version", async () => {

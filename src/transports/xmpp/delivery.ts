@@ -25,7 +25,7 @@
 import type { Logger } from "pino";
 import type { ImCore } from "../../core/im.js";
 import { conversationNode } from "../../core/conversation.js";
-import { deviceKeyOf, type DeliverySink } from "../../core/types.js";
+import { deviceClassOf, deviceKeyOf, type DeliverySink } from "../../core/types.js";
 import type { InboxItem, OnlineDevice } from "../../store/types.js";
 import { deliveryStanza, type Domains } from "./stanzas.js";
 
@@ -97,6 +97,9 @@ interface Device {
   reannounced: number;
   /** The conversations of the last messages confirmed (see acknowledged). */
   recent: Map<string, { node: string; session: boolean }>;
+  /** Gets the envelope as `<body>` (a tlim client) rather than readable text with the envelope in
+   * a XEP-0335 container (a plain XMPP client). See docs/protocol.md "Plain XMPP clients". */
+  speaksTlim: boolean;
 }
 
 /** Confirmed messages remembered per device for late receipts. */
@@ -154,6 +157,20 @@ export class XmppDelivery implements DeliverySink {
     if (this.online) this.relearn();
   }
 
+  /** The device sent an envelope or a `<tlim xmlns="im.itonglian.com"/>` marker: it speaks tlim. */
+  spokeTlim(userId: string, resource: string): void {
+    const d = this.devices.get(userId)?.get(resource);
+    if (d) d.speaksTlim = true;
+  }
+
+  /** The full JIDs of a user's online devices (where ephemeral stanzas such as forwarded
+   * receipts and chat states go: never to the bare JID, which the server would store). */
+  onlineJids(userId: string): string[] {
+    const out: string[] = [];
+    for (const d of this.devices.get(userId)?.values() ?? []) if (d.confirmed) out.push(d.jid);
+    return out;
+  }
+
   /** The next 1:1 message (from, msg_id) comes from this resource (see `origins`). */
   originate(userId: string, resource: string, msgId: string): () => void {
     const k = `${userId}\u0000${msgId}`;
@@ -188,7 +205,7 @@ export class XmppDelivery implements DeliverySink {
       if (d.inFlight.length === 1) this.confirm(d, item.inboxSeq);
       return;
     }
-    this.link.sendRaw(deliveryStanza(this.domains, item, { to: d.jid, type: "chat", delayed })).catch((err) => {
+    this.link.sendRaw(deliveryStanza(this.domains, item, { to: d.jid, type: "chat", delayed, plain: !d.speaksTlim })).catch((err) => {
       // The link is going down; the offline handler puts everything in flight back.
       this.log.debug({ err: (err as Error).message, user: d.userId }, "push not written");
     });
@@ -198,9 +215,14 @@ export class XmppDelivery implements DeliverySink {
   // -------------------------------------------------------------------------------------------
   // Presence
 
-  /** Available presence from a device (`via`: the node it was addressed to, "" for C). */
-  available(userId: string, resource: string, away: boolean, via: string): void {
+  /**
+   * Available presence from a device (`via`: the node it was addressed to, "" for C). A device
+   * that addresses C itself, or says so (`speaksTlim`: a `<tlim xmlns="im.itonglian.com"/>` in its
+   * presence), gets envelopes; one that only has `<x>@C` as a roster contact gets readable text.
+   */
+  available(userId: string, resource: string, away: boolean, via: string, speaksTlim = false): void {
     const known = this.devices.get(userId)?.get(resource);
+    if (known && (speaksTlim || via === "")) known.speaksTlim = true;
     if (known?.confirmed) {
       known.away = away;
       known.reannounced = Date.now();
@@ -209,6 +231,7 @@ export class XmppDelivery implements DeliverySink {
       return;
     }
     const d = known ?? this.add(userId, resource, via, away, true);
+    if (speaksTlim) d.speaksTlim = true;
     d.confirmed = true;
     d.away = away;
     d.via = via;
@@ -253,6 +276,7 @@ export class XmppDelivery implements DeliverySink {
       userId, resource, key: deviceKeyOf(resource), jid: `${userId}@${this.domains.users}/${resource}`, via, away, confirmed,
       syncing: false, waiting: [], sentUpTo: 0, inFlight: [], returned: null, acks: false, answersPings: false, noPing: false,
       barrier: null, barrierTimer: null, epoch: this.epoch, gone: false, reannounced: 0, recent: new Map(),
+      speaksTlim: deviceClassOf(resource) !== "other" || via === "",
     };
     devices.set(resource, d);
     return d;

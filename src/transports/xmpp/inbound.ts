@@ -2,7 +2,7 @@
 import { randomUUID } from "node:crypto";
 import xml, { type Element } from "@xmpp/xml";
 import type { Logger } from "pino";
-import type { ImCore } from "../../core/im.js";
+import { SERVER_USER, type ImCore } from "../../core/im.js";
 import type { Inbound } from "../../core/types.js";
 import { decodeEnvelope, type Envelope } from "../../protocol/envelope.js";
 import { ImError } from "../../protocol/errors.js";
@@ -90,7 +90,7 @@ export class XmppInbound {
     if (to.local !== "" && node === null) return this.reply(el, ImError.bodyInvalid("the address is not a valid user or session id"));
     const bodyEl = el.getChild("body");
     if (!bodyEl) {
-      // Receipts, markers, chat states: nothing for the writer, so never in a sender's chain.
+      // Receipts, markers, chat states: nothing for the writer; they never hold up a sender's chain.
       void this.onBodyless(el, from, node).catch((err) => this.crashed(el, err));
       return;
     }
@@ -100,6 +100,7 @@ export class XmppInbound {
       return this.reply(el, ImError.tooLarge(`body has ${text.length} characters; at most ${this.opts.maxBodyChars} are allowed`));
     }
     // A JSON envelope is decoded at once; plain text needs a lookup (is `node` a session?).
+    if (isJsonText(text) || el.getChild("tlim", NS.tlim)) this.delivery.spokeTlim(from.local, from.resource);
     if (isJsonText(text)) {
       let envelope: Envelope;
       try {
@@ -178,17 +179,25 @@ export class XmppInbound {
     const known = ackedId ? this.delivery.acknowledged(from.local, from.resource, ackedId) : null;
     const via = `${from.local}@${this.domains.component}`;
     if (known) {
-      if (!known.session) await this.send(forwardStanza(el, via, `${node}@${this.domains.users}`));
+      if (!known.session) this.forward(el, via, node);
       return;
     }
     const session = await this.core.store.sessionGet(node);
-    if (!session) return this.send(forwardStanza(el, via, `${node}@${this.domains.users}`));
+    if (!session) return this.forward(el, via, node);
     if (ackedId) return;
     const members = await this.core.store.sessionMembers(node);
     if (!members.some((m) => m.userId === from.local)) return;
-    for (const m of members) {
-      if (m.userId !== from.local) await this.send(forwardStanza(el, `${node}@${this.domains.component}`, `${m.userId}@${this.domains.users}`));
-    }
+    for (const m of members) if (m.userId !== from.local) this.forward(el, `${node}@${this.domains.component}`, m.userId);
+  }
+
+  /**
+   * A receipt, marker or chat state for `user`: to each of the user's online devices, never to
+   * the bare JID (an offline user's server would store it and replay it at the next login; the
+   * server user "admin" of system messages has no account at all).
+   */
+  private forward(el: Element, from: string, user: string): void {
+    if (user === SERVER_USER) return;
+    for (const jid of this.delivery.onlineJids(user)) void this.send(forwardStanza(el, from, jid)).catch(() => {});
   }
 
   private onPresence(el: Element): void {
@@ -201,7 +210,10 @@ export class XmppInbound {
       case undefined:
       case "available": {
         const node = parseJid(to).local;
-        if (from.resource) this.delivery.available(from.local, from.resource, el.getChild("show") !== undefined, tryAddressId(node) ?? "");
+        if (from.resource) {
+          const marked = el.getChild("tlim", NS.tlim) !== undefined;
+          this.delivery.available(from.local, from.resource, el.getChild("show") !== undefined, tryAddressId(node) ?? "", marked);
+        }
         return;
       }
       case "unavailable":

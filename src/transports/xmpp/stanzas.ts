@@ -1,7 +1,8 @@
 // Outgoing stanzas, built in one place so every delivery, copy, receipt and error looks the same.
 import xml, { type Element } from "@xmpp/xml";
 import type { ImError } from "../../protocol/errors.js";
-import { jsonXmlSafe } from "../../protocol/xml-safe.js";
+import { readableText } from "../../protocol/readable.js";
+import { jsonXmlSafe, xmlSafe } from "../../protocol/xml-safe.js";
 import { conversationNode } from "../../core/conversation.js";
 import type { InboxItem, StoredMessage } from "../../store/types.js";
 
@@ -12,6 +13,7 @@ export const NS = {
   stanzas: "urn:ietf:params:xml:ns:xmpp-stanzas",
   chatStates: "http://jabber.org/protocol/chatstates",
   markers: "urn:xmpp:chat-markers:0",
+  json: "urn:xmpp:json:0",
   tlim: "im.itonglian.com",
 } as const;
 
@@ -78,7 +80,7 @@ function envelopeXmlText(m: StoredMessage): string {
 export function deliveryStanza(
   d: Domains,
   item: InboxItem,
-  opts: { to: string; type: "chat" | "headline"; delayed: boolean },
+  opts: { to: string; type: "chat" | "headline"; delayed: boolean; plain?: boolean },
 ): string {
   const m = item.message;
   const own = m.msgFrom === item.userId && m.sessionId === null;
@@ -86,9 +88,38 @@ export function deliveryStanza(
   const delay = opts.delayed
     ? `<delay xmlns="${NS.delay}" from="${escapeXml(d.component)}" stamp="${new Date(m.createdAt).toISOString()}"/>`
     : "";
-  return `<message type="${opts.type}" from="${from}" to="${escapeXml(opts.to)}" id="${escapeXml(m.msgId)}">` +
-    (own ? "<subject>ASYNC</subject>" : "") +
-    `<body>${envelopeXmlText(m)}</body><request xmlns="${NS.receipts}"/><no-store xmlns="${NS.hints}"/>${delay}</message>`;
+  const head = `<message type="${opts.type}" from="${from}" to="${escapeXml(opts.to)}" id="${escapeXml(m.msgId)}">` +
+    (own ? "<subject>ASYNC</subject>" : "");
+  const tail = `<request xmlns="${NS.receipts}"/><no-store xmlns="${NS.hints}"/>${delay}</message>`;
+  if (!opts.plain) return `${head}<body>${envelopeXmlText(m)}</body>${tail}`;
+  // A device that does not speak tlim: a readable body, the envelope in a XEP-0335 container.
+  return `${head}${plainBody(m)}<json xmlns="${NS.json}">${envelopeXmlText(m)}</json>${tail}`;
+}
+
+const plainBodies = new WeakMap<StoredMessage, string>();
+
+/** `<body>` with the readable text (once per message), or "" for what a plain client should not
+ * show: a read receipt becomes a XEP-0333 `displayed` marker for the message it names. */
+function plainBody(m: StoredMessage): string {
+  let out = plainBodies.get(m);
+  if (out === undefined) {
+    const text = readableText(m);
+    if (text !== null) out = `<body>${xmlSafe(escapeXmlText(text))}</body>`;
+    else {
+      const first = /"msg_id":"((?:[^"\\]|\\.)*)"/.exec(m.body)?.[1];
+      out = first && m.msgType.endsWith("-100") ? `<displayed xmlns="${NS.markers}" id="${escapeXml(safeJsonString(first))}"/>` : "";
+    }
+    plainBodies.set(m, out);
+  }
+  return out;
+}
+
+function safeJsonString(raw: string): string {
+  try {
+    return xmlSafe(JSON.parse(`"${raw}"`) as string);
+  } catch {
+    return "";
+  }
 }
 
 /**
@@ -117,16 +148,22 @@ export function receiptStanza(original: Element): string {
   return `<message from="${escapeXml(to)}" to="${escapeXml(from)}"><received xmlns="${NS.receipts}" id="${escapeXml(id)}"/></message>`;
 }
 
-/** A copy of a body-less stanza (chat state, marker, receipt) re-addressed through C, as text
- * (the children serialised as they came; no element tree is copied). */
+/**
+ * A copy of a body-less stanza (chat state, marker, receipt) re-addressed through C, as text (the
+ * children serialised as they came; no element tree is copied). `type="chat"` when it had none and
+ * a XEP-0334 `<no-store/>`: such a stanza is for an online device and must not be kept offline
+ * by the server to be replayed at the next login (ejabberd stores a message with no type).
+ */
 export function forwardStanza(original: Element, from: string, to: string): string {
   const { type, id } = original.attrs as Record<string, string | undefined>;
-  let out = `<message from="${escapeXml(from)}" to="${escapeXml(to)}"`;
-  if (type) out += ` type="${escapeXml(type)}"`;
+  let out = `<message from="${escapeXml(from)}" to="${escapeXml(to)}" type="${escapeXml(type || "chat")}"`;
   if (id) out += ` id="${escapeXml(id)}"`;
   out += ">";
-  for (const child of original.getChildElements()) out += child.toString();
-  return `${out}</message>`;
+  for (const child of original.getChildElements()) {
+    if (child.name === "no-store" && child.attrs.xmlns === NS.hints) continue;
+    out += child.toString();
+  }
+  return `${out}<no-store xmlns="${NS.hints}"/></message>`;
 }
 
 /** The envelope of a pass-through message, delivered unstored. */
