@@ -17,7 +17,8 @@ modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "offline"; "presence"
 
 /**
  * The same for either server: the admin is `adminJid` (a bare domain = a component). ejabberd
- * (docs/http-api.md): mod_adhoc + mod_configure, the `configure` access rule allows that JID.
+ * (docs/servers.md): mod_adhoc + mod_configure, and the `configure` access rule as a list of
+ * rules, one per ACL (`configure: { allow: [admin, tlim] }` is refused by ejabberd 23.01).
  */
 const adminServer = (adminJid: string): XmppServerOptions => {
   const [user, server] = adminJid.includes("@") ? adminJid.split("@") : [undefined, adminJid];
@@ -25,7 +26,7 @@ const adminServer = (adminJid: string): XmppServerOptions => {
     prosody: { extraConfig: ADMIN_CONFIG(adminJid) },
     ejabberd: {
       acl: { tlim: user ? { user: { [user]: server } } : { server } },
-      accessRules: { configure: { allow: "tlim" } },
+      accessRules: { configure: [{ allow: "admin" }, { allow: "tlim" }] },
       modules: { mod_adhoc: {}, mod_configure: {} },
     },
   };
