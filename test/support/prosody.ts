@@ -30,6 +30,8 @@ export interface ProsodyOptions {
   userDomain?: string;
   /** Extra Lua inserted in the GLOBAL section (before the VirtualHost line). */
   extraConfig?: string;
+  /** Extra Lua for the users' VirtualHost (e.g. modules_enabled = { "tlim" }: added to the global list). */
+  hostConfig?: string;
 }
 
 export interface ProsodyHandle {
@@ -157,6 +159,7 @@ function renderConfig(o: {
   componentDomain: string;
   componentSecret: string;
   extraConfig: string;
+  hostConfig: string;
 }): string {
   const d = (p: string) => luaString(join(o.dir, p));
   const level = process.env.TLIM_PROSODY_LOG_LEVEL || "info";
@@ -185,6 +188,7 @@ allow_unencrypted_plain_auth = true
 ${o.extraConfig}
 
 VirtualHost ${luaString(o.userDomain)}
+${o.hostConfig}
 
 Component ${luaString(o.componentDomain)}
   component_secret = ${luaString(o.componentSecret)}
@@ -233,7 +237,7 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodyHa
   const writeConfig = () =>
     writeFileSync(
       cfgPath,
-      renderConfig({ dir, c2sPort, componentPort, userDomain, componentDomain, componentSecret, extraConfig: opts.extraConfig ?? "" }),
+      renderConfig({ dir, c2sPort, componentPort, userDomain, componentDomain, componentSecret, extraConfig: opts.extraConfig ?? "", hostConfig: opts.hostConfig ?? "" }),
     );
 
   const addUserRaw = async (name: string, password: string): Promise<void> => {

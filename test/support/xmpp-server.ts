@@ -35,7 +35,7 @@ export interface XmppServerOptions {
   /** Default "localhost". */
   userDomain?: string;
   /** Used only when the server is Prosody. */
-  prosody?: Pick<ProsodyOptions, "extraConfig">;
+  prosody?: Pick<ProsodyOptions, "extraConfig" | "hostConfig">;
   /** Used only when the server is ejabberd. */
   ejabberd?: Omit<EjabberdOptions, "users" | "componentDomain" | "componentSecret" | "userDomain">;
 }

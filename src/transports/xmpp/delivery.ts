@@ -26,6 +26,7 @@ import type { Logger } from "pino";
 import type { ImCore } from "../../core/im.js";
 import { conversationNode } from "../../core/conversation.js";
 import { deviceClassOf, deviceKeyOf, type DeliverySink } from "../../core/types.js";
+import { tryAddressId } from "../../protocol/ids.js";
 import type { InboxItem, OnlineDevice } from "../../store/types.js";
 import { deliveryStanza, type Domains } from "./stanzas.js";
 
@@ -38,6 +39,15 @@ export interface DeliveryLink {
   ping(to: string, timeoutMs: number): Promise<PingAnswer>;
   /** A presence probe (RFC 6121 §4.3) from `from` (inside the component's domain) to a bare JID. */
   probe(from: string, to: string): Promise<void>;
+  /** The available resources of a domain, from the server's tlim module; null without one. */
+  onlineResources(domain: string, timeoutMs: number): Promise<string[] | null>;
+}
+
+export interface PresenceInfo {
+  away: boolean;
+  via: string;
+  speaksTlim?: boolean;
+  reported?: boolean;
 }
 
 export type PingAnswer = { kind: "result" } | { kind: "error"; condition: string } | { kind: "timeout" };
@@ -100,6 +110,9 @@ interface Device {
   /** Gets the envelope as `<body>` (a tlim client) rather than readable text with the envelope in
    * a XEP-0335 container (a plain XMPP client). See docs/protocol.md "Plain XMPP clients". */
   speaksTlim: boolean;
+  /** Its presence came from the server's tlim module / from the device itself. */
+  reported: boolean;
+  direct: boolean;
 }
 
 /** Confirmed messages remembered per device for late receipts. */
@@ -205,7 +218,10 @@ export class XmppDelivery implements DeliverySink {
       if (d.inFlight.length === 1) this.confirm(d, item.inboxSeq);
       return;
     }
-    this.link.sendRaw(deliveryStanza(this.domains, item, { to: d.jid, type: "chat", delayed, plain: !d.speaksTlim })).catch((err) => {
+    // A client written for the original plugin sees the message from the sender's address in the
+    // users' domain, as the original delivered it (the server's tlim module rewrites `from`).
+    const as = d.reported && !d.direct && d.speaksTlim ? `${m.msgFrom}@${this.domains.users}` : undefined;
+    this.link.sendRaw(deliveryStanza(this.domains, item, { to: d.jid, type: "chat", delayed, plain: !d.speaksTlim, as })).catch((err) => {
       // The link is going down; the offline handler puts everything in flight back.
       this.log.debug({ err: (err as Error).message, user: d.userId }, "push not written");
     });
@@ -216,28 +232,45 @@ export class XmppDelivery implements DeliverySink {
   // Presence
 
   /**
-   * Available presence from a device (`via`: the node it was addressed to, "" for C). A device
-   * that addresses C itself, or says so (`speaksTlim`: a `<tlim xmlns="im.itonglian.com"/>` in its
-   * presence), gets envelopes; one that only has `<x>@C` as a roster contact gets readable text.
+   * Available presence from a device. `via`: the node it was addressed to ("" for C). A device
+   * that addresses C itself, or says so (a `<tlim xmlns="im.itonglian.com"/>` in its presence, or
+   * a [web]/[ios]/[android] resource), gets envelopes; one that only has `<x>@C` as a roster
+   * contact gets readable text. `reported`: the server's tlim module told of it (docs/servers.md);
+   * a tlim client known only that way is written for the original plugin and gets its messages
+   * from the sender's address in the users' domain.
    */
-  available(userId: string, resource: string, away: boolean, via: string, speaksTlim = false): void {
+  available(userId: string, resource: string, p: PresenceInfo): void {
     const known = this.devices.get(userId)?.get(resource);
-    if (known && (speaksTlim || via === "")) known.speaksTlim = true;
+    const d = known ?? this.add(userId, resource, p.via, p.away, false);
+    if (p.reported) d.reported = true;
+    else d.direct = true;
+    if (p.speaksTlim || (!p.reported && p.via === "")) d.speaksTlim = true;
     if (known?.confirmed) {
-      known.away = away;
+      known.away = p.away;
       known.reannounced = Date.now();
       // A device the server bounced pushes for gets them again at its next presence.
       if (known.returned !== null && !known.syncing) this.startSync(known);
       return;
     }
-    const d = known ?? this.add(userId, resource, via, away, true);
-    if (speaksTlim) d.speaksTlim = true;
     d.confirmed = true;
-    d.away = away;
-    d.via = via;
+    d.away = p.away;
+    if (!p.reported || d.via === "") d.via = p.via;
     d.epoch = this.epoch;
     this.remember(d);
     this.startSync(d);
+  }
+
+  /** The devices the server's tlim module says are online (its answer after the link is up). */
+  reportedOnline(fullJids: readonly string[]): void {
+    for (const j of fullJids) {
+      const slash = j.indexOf("/");
+      const at = j.indexOf("@");
+      if (at < 1 || slash < at) continue;
+      const userId = tryAddressId(j.slice(0, at));
+      if (userId === null) continue;
+      const resource = j.slice(slash + 1);
+      this.available(userId, resource, { away: false, via: "", reported: true, speaksTlim: deviceClassOf(resource) !== "other" });
+    }
   }
 
   unavailable(userId: string, resource: string): void {
@@ -276,7 +309,7 @@ export class XmppDelivery implements DeliverySink {
       userId, resource, key: deviceKeyOf(resource), jid: `${userId}@${this.domains.users}/${resource}`, via, away, confirmed,
       syncing: false, waiting: [], sentUpTo: 0, inFlight: [], returned: null, acks: false, answersPings: false, noPing: false,
       barrier: null, barrierTimer: null, epoch: this.epoch, gone: false, reannounced: 0, recent: new Map(),
-      speaksTlim: deviceClassOf(resource) !== "other" || via === "",
+      speaksTlim: deviceClassOf(resource) !== "other", reported: false, direct: false,
     };
     devices.set(resource, d);
     return d;
@@ -318,6 +351,11 @@ export class XmppDelivery implements DeliverySink {
   linkUp(): void {
     this.online = true;
     this.relearn();
+    // With the server's tlim module, the server says who is online (docs/servers.md).
+    const epoch = this.epoch;
+    void this.link.onlineResources(this.domains.users, 10_000).then((jids) => {
+      if (jids && this.epoch === epoch) this.reportedOnline(jids);
+    });
   }
 
   private relearn(): void {
@@ -350,7 +388,7 @@ export class XmppDelivery implements DeliverySink {
     if (answer.kind === "result" || (answer.kind === "error" && answer.condition !== "service-unavailable")) {
       this.log.info({ user: d.userId, resource: d.resource }, "device answers: online; syncing");
       d.answersPings = answer.kind === "result";
-      this.available(d.userId, d.resource, d.away, d.via);
+      this.available(d.userId, d.resource, { away: d.away, via: d.via });
       return;
     }
     if (answer.kind === "error") {

@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import xml, { type Element } from "@xmpp/xml";
 import type { Logger } from "pino";
 import { SERVER_USER, type ImCore } from "../../core/im.js";
-import type { Inbound } from "../../core/types.js";
+import { deviceClassOf, type Inbound } from "../../core/types.js";
 import { decodeEnvelope, type Envelope } from "../../protocol/envelope.js";
 import { ImError } from "../../protocol/errors.js";
 import { messageId, tryAddressId } from "../../protocol/ids.js";
@@ -211,8 +211,9 @@ export class XmppInbound {
       case "available": {
         const node = parseJid(to).local;
         if (from.resource) {
-          const marked = el.getChild("tlim", NS.tlim) !== undefined;
-          this.delivery.available(from.local, from.resource, el.getChild("show") !== undefined, tryAddressId(node) ?? "", marked);
+          const reported = el.getChild("reported", NS.route) !== undefined;
+          const speaksTlim = el.getChild("tlim", NS.tlim) !== undefined || (reported && deviceClassOf(from.resource) !== "other");
+          this.delivery.available(from.local, from.resource, { away: el.getChild("show") !== undefined, via: tryAddressId(node) ?? "", speaksTlim, reported });
         }
         return;
       }

@@ -143,6 +143,23 @@ export class XmppLink {
     }
   }
 
+  /**
+   * The available resources of the users' domain, from the server's tlim module
+   * (`<online xmlns="urn:tlim:route:0"/>`, docs/servers.md), or null when the server has no such
+   * module (an error) or does not answer.
+   */
+  async onlineResources(domain: string, timeoutMs: number): Promise<string[] | null> {
+    if (this.state !== "online") return null;
+    const iq = xml("iq", { type: "get", to: domain, from: this.opts.domain }, xml("online", { xmlns: "urn:tlim:route:0" }));
+    try {
+      const result = await this.xmpp.iqCaller.request(iq, timeoutMs);
+      const online = result.getChild("online", "urn:tlim:route:0");
+      return online ? online.getChildren("item").map((i) => String(i.attrs.jid ?? "")).filter(Boolean) : [];
+    } catch {
+      return null;
+    }
+  }
+
   /** A presence probe (RFC 6121 §4.3) from an address inside the component's domain. */
   probe(from: string, to: string): Promise<void> {
     return this.send(xml("presence", { type: "probe", from, to }));

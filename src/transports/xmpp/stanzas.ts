@@ -14,6 +14,8 @@ export const NS = {
   chatStates: "http://jabber.org/protocol/chatstates",
   markers: "urn:xmpp:chat-markers:0",
   json: "urn:xmpp:json:0",
+  /** tlim's own namespace between the component and its server module (server/prosody). */
+  route: "urn:tlim:route:0",
   tlim: "im.itonglian.com",
 } as const;
 
@@ -80,7 +82,7 @@ function envelopeXmlText(m: StoredMessage): string {
 export function deliveryStanza(
   d: Domains,
   item: InboxItem,
-  opts: { to: string; type: "chat" | "headline"; delayed: boolean; plain?: boolean },
+  opts: { to: string; type: "chat" | "headline"; delayed: boolean; plain?: boolean; as?: string },
 ): string {
   const m = item.message;
   const own = m.msgFrom === item.userId && m.sessionId === null;
@@ -90,7 +92,9 @@ export function deliveryStanza(
     : "";
   const head = `<message type="${opts.type}" from="${from}" to="${escapeXml(opts.to)}" id="${escapeXml(m.msgId)}">` +
     (own ? "<subject>ASYNC</subject>" : "");
-  const tail = `<request xmlns="${NS.receipts}"/><no-store xmlns="${NS.hints}"/>${delay}</message>`;
+  // `as`: the address the server's tlim module gives the stanza (docs/servers.md).
+  const address = opts.as ? `<address xmlns="${NS.route}" from="${escapeXml(opts.as)}"/>` : "";
+  const tail = `<request xmlns="${NS.receipts}"/><no-store xmlns="${NS.hints}"/>${delay}${address}</message>`;
   if (!opts.plain) return `${head}<body>${envelopeXmlText(m)}</body>${tail}`;
   // A device that does not speak tlim: a readable body, the envelope in a XEP-0335 container.
   return `${head}${plainBody(m)}<json xmlns="${NS.json}">${envelopeXmlText(m)}</json>${tail}`;
