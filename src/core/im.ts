@@ -264,12 +264,27 @@ export class ImCore {
 
   // ---- sessions and history (HTTP API) ----
 
-  /** Creates a session with its members; the owner is always a member (spec §5.2 fixed). */
-  async createSession(req: { sessionType: number; owner: string; members: Array<{ userId: string; userName?: string }> }): Promise<{ session: Session; members: Member[] }> {
+  /**
+   * Creates a session with its members; the owner is always a member (spec §5.2 fixed), unless
+   * `ownerIsMember` is false (a session the system owns, e.g. a J-IM default group). `sessionId`
+   * (validated and folded by the caller) replaces the generated UUID; when a session with that id
+   * exists already (dissolved ones included), or another caller creates it at the same time,
+   * nothing is stored and error-016 says it is taken. `sessionName` replaces the members' names.
+   */
+  async createSession(req: {
+    sessionType: number;
+    owner: string;
+    members: Array<{ userId: string; userName?: string }>;
+    sessionId?: string;
+    sessionName?: string;
+    ownerIsMember?: boolean;
+  }): Promise<{ session: Session; members: Member[] }> {
+    const taken = () => ImError.badParam(`session_id '${req.sessionId}' is taken`);
+    if (req.sessionId !== undefined && (await this.store.sessionGet(req.sessionId)) !== null) throw taken();
     const now = String(Date.now());
     const seen = new Set<string>();
     const members: Member[] = [];
-    for (const m of [{ userId: req.owner }, ...req.members]) {
+    for (const m of req.ownerIsMember === false ? req.members : [{ userId: req.owner }, ...req.members]) {
       if (seen.has(m.userId)) {
         const named = members.find((x) => x.userId === m.userId)!;
         if ("userName" in m && m.userName) named.userName = m.userName;
@@ -281,9 +296,9 @@ export class ImCore {
     }
     await this.applyProfiles(members);
     const session: Session = {
-      sessionId: randomUUID(),
+      sessionId: req.sessionId ?? randomUUID(),
       sessionType: req.sessionType,
-      sessionName: members.map((m) => m.userName).join(",").slice(0, 200),
+      sessionName: req.sessionName ?? members.map((m) => m.userName).join(",").slice(0, 200),
       sessionUser: req.owner,
       sessionPic: null,
       sessionValid: 0,
@@ -292,7 +307,13 @@ export class ImCore {
       sessionDeleteTime: null,
     };
     for (const m of members) m.sessionId = session.sessionId;
-    await this.store.sessionCreate(session, members);
+    try {
+      await this.store.sessionCreate(session, members);
+    } catch (err) {
+      // A duplicate key, unless the store failed otherwise: the one transaction stored nothing.
+      if (req.sessionId !== undefined && (await this.store.sessionGet(req.sessionId).catch(() => null)) !== null) throw taken();
+      throw err;
+    }
     return { session, members };
   }
 

@@ -36,7 +36,10 @@ export const sessionRoutes: Record<string, Route> = {
       userId: entryUserId(entry, `subscribers[${i}]`, ImError.sessionUserInvalid),
       userName: entryText(entry, "user_name", `subscribers[${i}]`, 256),
     }));
-    const { session, members: stored } = await core.createSession({ sessionType: Number(typeText), owner, members });
+    // tlim extension: a caller-chosen id (e.g. the "100" stock J-IM pages post to), folded like
+    // every id; invalid: error-007; taken (dissolved sessions too): error-016.
+    const sessionId = sessionIdParam(p, "session_id", { err: ImError.sessionIdEmpty, optional: true });
+    const { session, members: stored } = await core.createSession({ sessionType: Number(typeText), owner, members, ...(sessionId === "" ? {} : { sessionId }) });
     ok(res, {
       session_id: session.sessionId,
       session_name: session.sessionName,
