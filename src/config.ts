@@ -2,12 +2,39 @@
 // environment wins). Parsed once, every bad value reported together, then frozen (DESIGN §1).
 import { existsSync, readFileSync } from "node:fs";
 import { z } from "zod";
+import { addressId, IdError } from "./protocol/ids.js";
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.preprocess(
   (v) => (typeof v === "string" ? ["1", "true", "yes", "on"].includes(v.toLowerCase()) : v),
   z.boolean(),
 );
+
+/** A comma-separated list (or a JSON array in the file) of user/session ids, each validated and
+ * folded like every id (src/protocol/ids.ts); duplicates dropped, order kept. */
+const addressList = z
+  .union([z.string(), z.array(z.string())])
+  .default("")
+  .transform((v, ctx) => {
+    const out: string[] = [];
+    const entries = (typeof v === "string" ? v.split(",") : v).map((s) => s.trim());
+    for (const [i, raw] of entries.entries()) {
+      if (raw === "") continue;
+      try {
+        // Named by position: an invalid id may be unprintable (ids.ts never echoes one).
+        const id = addressId(raw, `id ${i + 1}`);
+        if (!out.includes(id)) out.push(id);
+      } catch (err) {
+        if (!(err instanceof IdError)) throw err;
+        ctx.addIssue({ code: "custom", message: err.message });
+      }
+    }
+    return out;
+  });
+
+/** The avatar of J-IM users without a picture: a grey silhouette, 40x40, inline (no network). */
+export const DEFAULT_AVATAR =
+  "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' width='40' height='40' viewBox='0 0 40 40'%3E%3Crect width='40' height='40' fill='%23c5cad3'/%3E%3Ccircle cx='20' cy='15' r='7' fill='%23fff'/%3E%3Cpath d='M6 40c1-9 7-14 14-14s13 5 14 14z' fill='%23fff'/%3E%3C/svg%3E";
 
 /** One option: its env variable, its schema (with default) and what it means. */
 interface Option {
@@ -40,6 +67,8 @@ export const OPTIONS = {
   jimTokenSecret: { env: "TLIM_JIM_TOKEN_SECRET", schema: z.string().default(""), doc: "HMAC secret of J-IM login tokens minted by a business system (empty = tokens refused)" },
   jimHeartbeatTimeoutS: { env: "TLIM_JIM_HEARTBEAT_TIMEOUT_S", schema: int(0, 86400).default(120), doc: "a J-IM connection silent this long is closed (0 = never)" },
   jimMaxBodyBytes: { env: "TLIM_JIM_MAX_BODY_BYTES", schema: int(64, 64 * 1024 * 1024).default(2 * 1024 * 1024), doc: "largest J-IM frame body; a bigger one closes the connection" },
+  jimDefaultGroups: { env: "TLIM_JIM_DEFAULT_GROUPS", schema: addressList, doc: "comma-separated session ids every J-IM user joins at login (e.g. 100, the group stock J-IM pages post to); a missing one is created (docs/jim-gateway.md \"Default groups\")" },
+  jimDefaultAvatar: { env: "TLIM_JIM_DEFAULT_AVATAR", schema: z.string().min(1).max(8192).default(DEFAULT_AVATAR), doc: "avatar URL of J-IM users without a pic_url in the users table (default: a built-in SVG data: URI, no network needed)" },
   xmppC2s: { env: "TLIM_XMPP_C2S", schema: z.string().regex(/^(xmpps?:\/\/[^/]+)?$/, "must look like xmpp://host:port").default(""), doc: "the server's client port, used to check J-IM login passwords over SASL (empty = password logins refused)" },
   logLevel: { env: "TLIM_LOG_LEVEL", schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"), doc: "log level (pino)" },
   maxBodyChars: { env: "TLIM_MAX_BODY_CHARS", schema: int(256, 1_000_000).default(65536), doc: "largest accepted <body> (envelope JSON), in characters" },

@@ -109,6 +109,8 @@ export async function startTlim(config: Config, log: Logger = createLogger(confi
       c2s: config.xmppC2s,
       userDomain: config.userDomain,
       xmppOnline: (userId) => xmpp.delivery.presenceOf(userId) !== "offline",
+      defaultGroups: config.jimDefaultGroups,
+      defaultAvatar: config.jimDefaultAvatar,
     }, log);
     try {
       const jimPort = await jim.start();

@@ -2,6 +2,7 @@
 // ways, groups as tlim sessions, offline and history from the shared inbox, recall, get user;
 // on SQLite and MariaDB.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_AVATAR } from "../../src/config.js";
 import { signToken } from "../../src/protocol/jim-token.js";
 import { jimLogin, JimTcpClient, JimWsClient, type JimClient } from "../support/jim-client.js";
 import { startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
@@ -228,7 +229,7 @@ describe.each(DB_KINDS)("J-IM <-> XMPP through Prosody on %s", (kind) => {
     expect((await alice.next(9)).json.group).toBe(sid);
 
     dave.close();
-    expect((await alice.next(10)).json).toEqual({ command: 10, data: { group: sid, user: { nick: d, status: "offline", userId: d } } });
+    expect((await alice.next(10)).json).toEqual({ command: 10, data: { group: sid, user: { nick: d, avatar: DEFAULT_AVATAR, status: "offline", userId: d } } });
   });
 
   it("speaks v2 to a connection that logged in with loginname: reply 8, data-wrapped 9, group_id, userid", async () => {
@@ -238,7 +239,7 @@ describe.each(DB_KINDS)("J-IM <-> XMPP through Prosody on %s", (kind) => {
     jims.push(c);
     c.send(5, { loginname: b, token: token(b) });
     expect((await c.next(6)).json.code).toBe(10007);
-    expect((await c.next(9)).json).toEqual({ command: 9, data: { group: sid, user: { id: b, nick: b, status: "online", terminal: "tcp" } } });
+    expect((await c.next(9)).json).toEqual({ command: 9, data: { group: sid, user: { id: b, nick: b, avatar: DEFAULT_AVATAR, status: "online", terminal: "tcp" } } });
     c.send(7, { group_id: sid });
     expect((await c.next(8)).json).toEqual({ code: 10011, command: 8, msg: "join group ok! 加入群组成功!", data: { group: sid, result: 1 } });
     await c.next(9);
@@ -294,7 +295,7 @@ describe.each(DB_KINDS)("J-IM <-> XMPP through Prosody on %s", (kind) => {
     alice.send(17, { type: 2 });
     expect((await alice.next(18)).json.data.groups.find((g: any) => g.groupId === sid).users).toHaveLength(3);
     alice.send(17, { userId: b, type: 0 });
-    expect((await alice.next(18)).json.data).toEqual({ userId: b, nick: b, status: "online", terminal: "xmpp" });
+    expect((await alice.next(18)).json.data).toEqual({ userId: b, nick: b, avatar: DEFAULT_AVATAR, status: "online", terminal: "xmpp" });
     for (const type of [3, undefined]) {
       alice.send(17, { userId: a, type });
       expect((await alice.next(18)).json).toEqual({ code: 10004, command: 18, msg: "get user failed ! 获取用户信息失败!" });

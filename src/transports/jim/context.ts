@@ -4,6 +4,7 @@ import type { ImCore } from "../../core/im.js";
 import type { StatusCode } from "../../protocol/jim-commands.js";
 import type { JimConnection, Outgoing } from "./connection.js";
 import type { Credentials } from "./credentials.js";
+import type { DefaultGroups } from "./default-groups.js";
 import type { JimDirectory } from "./directory.js";
 import type { JimHub } from "./hub.js";
 
@@ -12,6 +13,8 @@ export interface JimDeps {
   hub: JimHub;
   credentials: Credentials;
   directory: JimDirectory;
+  /** Groups every user joins at login (TLIM_JIM_DEFAULT_GROUPS). */
+  defaultGroups: DefaultGroups;
   log: Logger;
 }
 

@@ -1,6 +1,8 @@
 // Users, groups and friends as J-IM shows them (spec §2.3, §2.14), read from tlim: a J-IM group
 // is a tlim session (its members are the authority), friends are the user's 1:1 peers, nick
 // and avatar come from tlim's users table. Presence is J-IM connections plus XMPP presence.
+// Every user and group has an `avatar` (stock pages render `<img src=…>` with it): the users
+// table's pic_url / the session's picture, else TLIM_JIM_DEFAULT_AVATAR.
 import type { Logger } from "pino";
 import type { ImCore } from "../../core/im.js";
 import type { Dialect } from "../../protocol/jim-mapping.js";
@@ -13,7 +15,7 @@ export type StatusFilter = 0 | 1 | 2;
 export interface UserCard {
   userId: string;
   nick: string;
-  avatar?: string;
+  avatar: string;
   status: "online" | "offline";
   terminal?: string;
   [key: string]: unknown;
@@ -26,6 +28,8 @@ export class JimDirectory {
     /** XMPP presence as the component knows it. */
     private readonly xmppOnline: (userId: string) => boolean,
     private readonly log: Logger,
+    /** The avatar of users (and groups) without a picture (TLIM_JIM_DEFAULT_AVATAR). */
+    readonly defaultAvatar: string,
   ) {}
 
   isOnline(userId: string): boolean {
@@ -52,7 +56,7 @@ export class JimDirectory {
       return {
         userId: id,
         nick: u?.userName || nicks.get(id) || id,
-        ...(u?.picUrl ? { avatar: u.picUrl } : {}),
+        avatar: u?.picUrl || this.defaultAvatar,
         status: online ? "online" : "offline",
         ...(online ? { terminal: this.terminal(id) } : {}),
       };
@@ -74,9 +78,9 @@ export class JimDirectory {
     for (const s of await this.groupsOf(userId)) {
       const members: Member[] = await this.safe(() => this.core.store.sessionMembers(s.sessionId), []);
       const cards = await this.cards(members.map((m) => m.userId), new Map(members.map((m) => [m.userId, m.userName])));
-      groups.push(groupOf(s, cards.filter(keep).map((c) => userOf(c, dialect)), dialect));
+      groups.push(groupOf(s, cards.filter(keep).map((c) => userOf(c, dialect)), dialect, this.defaultAvatar));
     }
-    const friendGroup = { groupId: "friends", name: "friends", users: friends.map((c) => userOf(c, dialect)) };
+    const friendGroup = { groupId: "friends", name: "friends", avatar: this.defaultAvatar, users: friends.map((c) => userOf(c, dialect)) };
     return userOf({ ...me, friends: [renameGroupId(friendGroup, dialect)], groups }, dialect);
   }
 
@@ -91,8 +95,8 @@ export class JimDirectory {
   }
 }
 
-function groupOf(s: Session, users: Array<Record<string, unknown>>, dialect: Dialect): Record<string, unknown> {
-  return renameGroupId({ groupId: s.sessionId, name: s.sessionName, ...(s.sessionPic ? { avatar: s.sessionPic } : {}), users }, dialect);
+function groupOf(s: Session, users: Array<Record<string, unknown>>, dialect: Dialect, defaultAvatar: string): Record<string, unknown> {
+  return renameGroupId({ groupId: s.sessionId, name: s.sessionName, avatar: s.sessionPic || defaultAvatar, users }, dialect);
 }
 
 /** Group as a dialect spells it: v2 `group_id`, v3 `groupId`. */

@@ -1,5 +1,7 @@
 // Who is connected: logged-in J-IM connections by user and by bound group (spec §4.5: a user
 // may have many connections; pushes go to all of them; group binding is per connection).
+// A connection bound to a group keeps the card its join notice (9) showed, so its exit notice
+// (10) shows the same user (nick, avatar); connections bound to no group hold nothing here.
 import { Cmd, dataPacket, statusPacket, type Packet } from "../../protocol/jim-commands.js";
 import type { JimConnection } from "./connection.js";
 import type { Dialect } from "../../protocol/jim-mapping.js";
@@ -8,6 +10,8 @@ export class JimHub {
   /** A user's connection, or a set of them when there are several (most users have one). */
   private readonly byUser = new Map<string, JimConnection | Set<JimConnection>>();
   private readonly byGroup = new Map<string, Set<JimConnection>>();
+  /** The card of the last join notice of each connection bound to a group. */
+  private readonly cards = new Map<JimConnection, GroupCard>();
   /** The connection a chat being submitted came from (`from\0id`): its own 1:1 copy is not pushed back. */
   readonly origins = new Map<string, JimConnection>();
 
@@ -50,6 +54,9 @@ export class JimHub {
       else if (c.size === 0) this.byUser.delete(conn.user);
     }
     if (conn.groups === null) return;
+    const card = this.cards.get(conn);
+    this.cards.delete(conn);
+    const user = exitCard(conn.user, card);
     for (const group of conn.groups) {
       const members = this.byGroup.get(group);
       members?.delete(conn);
@@ -57,14 +64,14 @@ export class JimHub {
         this.byGroup.delete(group);
         continue;
       }
-      const user = { userId: conn.user, nick: conn.user, status: "offline" };
       for (const other of members) other.send(dataPacket(Cmd.EXIT_GROUP_NOTIFY, { group, user: userOf(user, other.dialect) }));
     }
     conn.groups = null;
   }
 
   /** Binds a connection to a group and sends command 9 to every connection bound to it, the joiner included. */
-  bindGroup(conn: JimConnection, group: string, user: { userId: string; nick: string; status: string; terminal?: string }): void {
+  bindGroup(conn: JimConnection, group: string, user: GroupCard): void {
+    this.cards.set(conn, user);
     let members = this.byGroup.get(group);
     if (!members) this.byGroup.set(group, (members = new Set()));
     members.add(conn);
@@ -78,6 +85,16 @@ export class JimHub {
     for (const c of conns) c.close();
     return conns.length;
   }
+}
+
+/** The user as join notices show it (directory.ts `card`, with status and terminal). */
+export type GroupCard = Record<string, unknown> & { userId: string; nick: string; status: string; terminal?: string; avatar?: string };
+
+/** The exit notice's user: the join notice's card, offline, without a terminal (spec §2.10). */
+function exitCard(userId: string, card: GroupCard | undefined): Record<string, unknown> & { userId: string } {
+  if (card === undefined) return { userId, nick: userId, status: "offline" };
+  const { terminal: _terminal, ...rest } = card;
+  return { ...rest, status: "offline" };
 }
 
 /** User as a dialect spells it: v2 `id`, v3 `userId` (spec §2.3). */

@@ -1,6 +1,7 @@
 // Login 5 -> 6 (spec §2.8), with the check upstream lacks: a token or a password the XMPP
 // server accepts. Success binds the connection as a device of the user (offline cursor), joins
-// the user's groups (its open tlim sessions, command 9 each) and answers 10007; failure answers
+// the user's groups (its open tlim sessions, plus the default groups it is made a member of:
+// default-groups.ts; command 9 each) and answers 10007; failure answers
 // 10008 and closes, as upstream does. Every attempt counts against the source address's limit
 // first (credentials.ts); the user id is an XMPP local part, validated and folded (ids.ts).
 import { Cmd, idRefusal, LOGIN_ALIASES, LOGIN_FIELDS, loginSchema, parseRequest, statusPacket, type Packet } from "../../../protocol/jim-commands.js";
@@ -56,11 +57,13 @@ export async function logIn(deps: JimDeps, conn: JimConnection, req: LoginReques
   return { ok: true, reply: statusPacket(Cmd.LOGIN_RESP, 10007, { user: { ...user, status: "online", terminal: conn.protocol } }) };
 }
 
-/** After the login reply: bind the user's groups, each announced with command 9. */
+/** After the login reply: bind the user's groups (the default ones joined first when it is not
+ * in them yet), each announced with command 9. */
 export async function joinGroupsOf(deps: JimDeps, conn: JimConnection): Promise<void> {
   const userId = conn.user;
   if (userId === null) return;
   const sessions = await deps.directory.groupsOf(userId);
+  if (deps.defaultGroups.ids.length > 0 && !conn.closed) sessions.push(...(await deps.defaultGroups.join(userId, sessions)));
   if (sessions.length === 0) return;
   const card = { ...(await deps.directory.card(userId)), status: "online", terminal: conn.protocol };
   await conn.drained();
