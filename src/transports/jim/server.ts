@@ -9,6 +9,13 @@
 // last-received time (heartbeat timeout) and its login deadline (TLIM_JIM_LOGIN_TIMEOUT_S:
 // a connection not logged in by then is closed, whatever it sends meanwhile; docs/jim-gateway.md
 // "Login limits"). Plain HTTP connections have no login deadline.
+//
+// Keepalive (docs/jim-gateway.md "Heartbeat"): stock J-IM web pages never send heartbeats, so the
+// same sweep pings a WebSocket connection that has received nothing for a third of the heartbeat
+// timeout, and again at two thirds (RFC 6455 ping; every browser answers with a pong, which is
+// traffic). Only a WebSocket peer that answers neither is closed at the timeout. No timer and no
+// field per connection: a ping goes out when a connection's idle time crossed one of those
+// marks since the previous sweep. TCP J-IM has no ping: its clients send heartbeats (command 13).
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from "node:http";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
@@ -60,6 +67,8 @@ export class JimServer {
   private readonly sockets = new Map<Socket, Tracked>();
   private readonly host: ConnectionHost;
   private sweeper: NodeJS.Timeout | null = null;
+  /** When the sweep last ran (the keepalive pings a connection whose idle time crossed a mark since). */
+  private lastSweep = Date.now();
   /** Heartbeat timeout and login deadline in ms; 0 = none. */
   private readonly idleMs: number;
   private readonly loginMs: number;
@@ -116,6 +125,7 @@ export class JimServer {
       this.server.listen(this.opts.port, this.opts.host, () => resolve());
     });
     const shortest = Math.min(...[this.idleMs, this.loginMs].filter((ms) => ms > 0));
+    this.lastSweep = Date.now();
     if (shortest !== Infinity) {
       this.sweeper = setInterval(() => this.sweep(), Math.min(5000, Math.max(100, shortest / 4)));
       this.sweeper.unref();
@@ -135,15 +145,24 @@ export class JimServer {
     await closed;
   }
 
-  /** Closes the idle (no J-IM message, as upstream) and the not logged in past their deadline. */
+  /**
+   * Closes the idle (nothing received, as upstream) and the not logged in past their deadline;
+   * pings idle WebSocket connections (keepalive, see the top of this file).
+   */
   private sweep(): void {
     const now = Date.now();
+    const before = this.lastSweep;
+    this.lastSweep = now;
+    const third = this.idleMs / 3;
     let late = 0;
     for (const [socket, s] of this.sockets) {
-      if (this.idleMs > 0 && now - s.lastRx > this.idleMs) socket.destroy();
+      const idle = now - s.lastRx;
+      if (this.idleMs > 0 && idle > this.idleMs) socket.destroy();
       else if (s.loginBy !== 0 && now > s.loginBy && !s.user) {
         late++;
         socket.destroy();
+      } else if (third > 0 && idle >= third && s instanceof WsConnection && Math.floor(idle / third) > Math.floor((before - s.lastRx) / third)) {
+        s.ping();
       }
     }
     if (late > 0) this.deps.log.debug({ closed: late, loginTimeoutS: this.loginMs / 1000 }, "j-im connections not logged in by the deadline closed");
@@ -190,7 +209,7 @@ export class JimServer {
     ws.on("close", () => conn.close());
     ws.on("ping", () => (conn.lastRx = Date.now()));
     ws.on("pong", () => {
-      conn.lastRx = Date.now();
+      conn.lastRx = Date.now(); // the answer to a keepalive ping is traffic (sweep)
       conn.sync?.confirm(); // the answer to a barrier ping behind pushes (ws.ts)
     });
     // Text and binary frames alike (spec §1.3): the payload is JSON with a mandatory "cmd".

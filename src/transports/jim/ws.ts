@@ -34,10 +34,16 @@ export class WsConnection extends JimConnection {
   /** A WebSocket ping behind pushes: the client's pong (RFC 6455 §5.5.3, sent by every
    * WebSocket stack after reading what came before the ping) confirms them (sync.ts). */
   override barrier(): void {
+    this.ping();
+  }
+
+  /** A protocol-level ping (RFC 6455 §5.5.2): the barrier above, and the keepalive of an idle
+   * connection (server.ts sweep), whose pong counts as traffic. */
+  ping(): void {
     try {
       this.ws.ping();
     } catch {
-      // closing: what was pushed stays unconfirmed
+      // closing: what was pushed stays unconfirmed, and the sweep ends it anyway
     }
   }
 
