@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OPTIONS } from "../../src/config.js";
 import { createTestDatabase } from "../support/mysql.js";
-import { startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
+import { onServer, startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
 import { connectClient, type TestClient } from "../support/xmpp-client.js";
 import { envelope, isMessageWithId, sleep, tlimMessage } from "../support/tlim-stanzas.js";
 
@@ -16,7 +16,7 @@ const cleanEnv = () => Object.fromEntries(Object.entries(process.env).filter(([k
 const run = (args: string[], env: Record<string, string> = {}, cwd?: string) =>
   spawnSync(process.execPath, [BIN, ...args], { env: { ...cleanEnv(), ...env }, cwd, encoding: "utf8", timeout: 60000 });
 
-describe("tlim command line", () => {
+describe(onServer("tlim command line"), () => {
   it("--help documents every command and every configuration variable", () => {
     const r = run(["--help"]);
     expect(r.status).toBe(0);
@@ -116,7 +116,7 @@ describe("tlim command line", () => {
   });
 });
 
-describe("tlim start (a real process) on its default embedded SQLite", () => {
+describe(onServer("tlim start (a real process) on its default embedded SQLite"), () => {
   let prosody: XmppServerHandle;
   let proc: ChildProcess;
   let cwd: string;
@@ -174,7 +174,7 @@ describe("tlim start (a real process) on its default embedded SQLite", () => {
     expect(existsSync(join(cwd, "data", "tlim.sqlite"))).toBe(true);
   });
 
-  it("reports the XMPP link down in /healthz (503) while Prosody is away, and stops cleanly on SIGTERM", async () => {
+  it("reports the XMPP link down in /healthz (503) while the XMPP server is away, and stops cleanly on SIGTERM", async () => {
     await prosody.kill();
     await sleep(300);
     const res = await fetch(`http://127.0.0.1:${port}/healthz`);

@@ -10,12 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, DB_KINDS, type TestDb } from "../support/tlim.js";
 import { envelope, envelopeOf, sleep, tlimMessage } from "../support/tlim-stanzas.js";
 import { connectClient, type Element, type TestClient } from "../support/xmpp-client.js";
-import { startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
+import { onServer, startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
 
 const BIN = new URL("../../bin/tlim.js", import.meta.url).pathname;
 const SECRET = "k";
 
-describe.each(DB_KINDS)("kill -9 of tlim under load on %s", (kind) => {
+describe.each(DB_KINDS)(onServer("kill -9 of tlim under load on %s"), (kind) => {
   let server: XmppServerHandle;
   let db: TestDb;
   let cwd: string;

@@ -8,12 +8,12 @@ import { startMariadbd, type MariadbHandle } from "../support/mariadbd.js";
 import { startTestTlim, type TestTlim } from "../support/tlim.js";
 import { envelope, envelopeOf, isMessageWithId, sleep, tlimMessage } from "../support/tlim-stanzas.js";
 import { connectClient, type Element, type TestClient } from "../support/xmpp-client.js";
-import { startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
+import { onServer, startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
 
 const OUTAGE_S = Number(process.env.TLIM_TEST_DB_OUTAGE_S ?? 30);
 const QUEUE_MAX = 50;
 
-describe("a database that hangs under load", () => {
+describe(onServer("a database that hangs under load"), () => {
   let server: XmppServerHandle;
   let db: MariadbHandle;
   let tlim: TestTlim;

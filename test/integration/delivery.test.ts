@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createDb, DB_KINDS, startTestTlim, type TestDb, type TestTlim } from "../support/tlim.js";
 import { envelope, envelopeOf, isMessageWithId, sleep, tlimMessage } from "../support/tlim-stanzas.js";
 import { connectClient, xml, type Element, type TestClient } from "../support/xmpp-client.js";
-import { startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
+import { onServer, startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
 
 const PASSWORD = "pw";
 
@@ -34,7 +34,7 @@ function socketOf(c: TestClient): import("node:net").Socket {
   return (c.xmpp as unknown as { socket: import("node:net").Socket }).socket;
 }
 
-describe.each(DB_KINDS)("delivery guarantees on %s", (kind) => {
+describe.each(DB_KINDS)(onServer("delivery guarantees on %s"), (kind) => {
   let server: XmppServerHandle;
   let db: TestDb;
   let tlim: TestTlim;

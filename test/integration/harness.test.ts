@@ -1,5 +1,6 @@
 // Proves the test harness against a real Prosody and a real ejabberd (each started directly,
-// whatever TLIM_TEST_XMPP_SERVER says), using @xmpp/component directly.
+// whatever TLIM_TEST_XMPP_SERVER says), using @xmpp/component directly. Runs once, in the
+// "prosody" project (vitest.config.ts); server-selection.test.ts proves the selection in both.
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,7 +9,6 @@ import type { Element } from "@xmpp/xml";
 import { startEjabberd, type EjabberdHandle } from "../support/ejabberd.js";
 import { startProsody, type ProsodyHandle } from "../support/prosody.js";
 import { connectClient, type TestClient } from "../support/xmpp-client.js";
-import { startXmppServer, XMPP_SERVER, xmppServerFromEnv } from "../support/xmpp-server.js";
 
 describe("test harness: Prosody + clients + raw component", () => {
   let prosody: ProsodyHandle;
@@ -335,25 +335,5 @@ describe("test harness: ejabberd + clients + raw component", () => {
     expect(beams(other.node)).toEqual([]);
     expect(() => process.kill(pid, 0)).toThrow();
     await expect(other.restart()).rejects.toThrow(/after stop/);
-  });
-});
-
-describe("TLIM_TEST_XMPP_SERVER", () => {
-  it("selects the server: prosody by default, ejabberd on request, anything else is an error", async () => {
-    expect(xmppServerFromEnv({})).toBe("prosody");
-    expect(xmppServerFromEnv({ TLIM_TEST_XMPP_SERVER: "" })).toBe("prosody");
-    expect(xmppServerFromEnv({ TLIM_TEST_XMPP_SERVER: "ejabberd" })).toBe("ejabberd");
-    expect(() => xmppServerFromEnv({ TLIM_TEST_XMPP_SERVER: "openfire" })).toThrow(/prosody, ejabberd/);
-    expect(XMPP_SERVER).toBe(xmppServerFromEnv());
-    const s = await startXmppServer({ users: [["u", "p"]] });
-    try {
-      expect(s.kind).toBe(XMPP_SERVER);
-      expect(existsSync(s.pidFile)).toBe(true);
-      const c = await connectClient(s, "u", "p");
-      expect(c.bareJid).toBe("u@localhost");
-      await c.stop();
-    } finally {
-      await s.stop();
-    }
   });
 });

@@ -9,7 +9,7 @@ import { jimLogin, JimTcpClient, type JimClient } from "../support/jim-client.js
 import { createDb, DB_KINDS, startTestTlim, type TestDb, type TestTlim } from "../support/tlim.js";
 import { envelope, envelopeOf, isErrorFor, isMessageWithId, isReceiptFor, sleep, tlimMessage } from "../support/tlim-stanzas.js";
 import { connectClient, xml, type Element, type TestClient } from "../support/xmpp-client.js";
-import { startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
+import { onServer, startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
 
 const PW = "pw";
 const SECRET = "hostile-token-secret";
@@ -23,7 +23,7 @@ function rawEnvelope(fields: Record<string, string>, body: string): string {
   return `{${head},"body":${body}}`;
 }
 
-describe.each(DB_KINDS)("hostile input on %s", (kind) => {
+describe.each(DB_KINDS)(onServer("hostile input on %s"), (kind) => {
   let server: XmppServerHandle;
   let db: TestDb;
   let tlim: TestTlim;

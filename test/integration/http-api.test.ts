@@ -8,7 +8,7 @@ import { parse } from "yaml";
 import { FILE_ENDPOINTS } from "../../src/transports/http/files.js";
 import { routes } from "../../src/transports/http/routes.js";
 import { useTlim } from "../support/fixture.js";
-import { startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
+import { onServer, startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
 import { API_SECRET, createDb, DB_KINDS, startTestTlim, type TestDb, type TestTlim } from "../support/tlim.js";
 
 const doc = parse(readFileSync(new URL("../../docs/openapi.yaml", import.meta.url), "utf8"));
@@ -23,7 +23,7 @@ function documentedParams(name: string): string[] {
   return (op?.parameters ?? []).map((p: any) => (p.$ref ? doc.components.parameters[p.$ref.split("/").pop()] : p).name);
 }
 
-describe("the API documents", () => {
+describe(onServer("the API documents"), () => {
   it("docs/openapi.yaml has exactly the served endpoints (33 of the original's + the file service)", () => {
     expect(doc.openapi).toMatch(/^3\./);
     expect(JSON_ENDPOINTS).toHaveLength(33);
@@ -51,7 +51,7 @@ describe("the API documents", () => {
 const NONSENSE = ["", " ", "x".repeat(1500), "'\"<>{}[]%00\u0000😀", "-1", "99999999999999999999999", "max", "{}", "[{\"user_id\":{}}]", "[null]", "null", "../../../etc/passwd"];
 const NONSENSE_JSON: unknown[] = [{}, [], [{}], 123, -5.5, true, null, { user_id: ["a"] }];
 
-describe.each(DB_KINDS)("HTTP API conventions on %s", (kind) => {
+describe.each(DB_KINDS)(onServer("HTTP API conventions on %s"), (kind) => {
   const f = useTlim(kind, { prefix: "ha", users: 2 });
   let tlim: TestTlim;
   beforeAll(() => {
@@ -117,7 +117,7 @@ describe.each(DB_KINDS)("HTTP API conventions on %s", (kind) => {
   });
 });
 
-describe.each(DB_KINDS)("an open API (TLIM_API_AUTH=none) with a configured CORS origin on %s", (kind) => {
+describe.each(DB_KINDS)(onServer("an open API (TLIM_API_AUTH=none) with a configured CORS origin on %s"), (kind) => {
   let prosody: XmppServerHandle;
   let db: TestDb;
   let tlim: TestTlim;

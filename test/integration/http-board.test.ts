@@ -5,8 +5,9 @@ import { useTlim } from "../support/fixture.js";
 import { DB_KINDS, type TestTlim } from "../support/tlim.js";
 import { sleep } from "../support/tlim-stanzas.js";
 import { postJson } from "./http-support.js";
+import { onServer } from "../support/xmpp-server.js";
 
-describe.each(DB_KINDS)("HTTP board and style endpoints on %s", (kind) => {
+describe.each(DB_KINDS)(onServer("HTTP board and style endpoints on %s"), (kind) => {
   const f = useTlim(kind, { prefix: "hb", users: 4 });
   let tlim: TestTlim;
   beforeAll(() => {

@@ -9,11 +9,12 @@ import { useTlim } from "../support/fixture.js";
 import { API_SECRET, DB_KINDS, type TestTlim } from "../support/tlim.js";
 import { envelope, envelopeOf, isMessageWithId } from "../support/tlim-stanzas.js";
 import { sendStored } from "./http-support.js";
+import { onServer } from "../support/xmpp-server.js";
 
 const MAX_BYTES = 4096;
 const AUTH = { authorization: `Bearer ${API_SECRET}` };
 
-describe.each(DB_KINDS)("HTTP file endpoints on %s", (kind) => {
+describe.each(DB_KINDS)(onServer("HTTP file endpoints on %s"), (kind) => {
   const fileDir = mkdtempSync(join(tmpdir(), `tlim-files-${kind}-`));
   const f = useTlim(kind, { prefix: "hf", users: 4, overrides: { fileDir: join(fileDir, "not-yet-there"), maxUploadBytes: MAX_BYTES } });
   let tlim: TestTlim;

@@ -5,8 +5,9 @@ import { useTlim } from "../support/fixture.js";
 import { DB_KINDS, type TestTlim } from "../support/tlim.js";
 import { envelope, isMessageWithId } from "../support/tlim-stanzas.js";
 import { addSession, chatText, sendStored, sessionText } from "./http-support.js";
+import { onServer } from "../support/xmpp-server.js";
 
-describe.each(DB_KINDS)("HTTP history endpoints on %s", (kind) => {
+describe.each(DB_KINDS)(onServer("HTTP history endpoints on %s"), (kind) => {
   const f = useTlim(kind, { prefix: "hh", users: 30 });
   let tlim: TestTlim;
   let C = "";

@@ -11,11 +11,12 @@ import { useTlim } from "../support/fixture.js";
 import { API_SECRET, DB_KINDS, type TestTlim } from "../support/tlim.js";
 import { envelope, envelopeOf, isMessageWithId } from "../support/tlim-stanzas.js";
 import { addSession, chatText, postJson, sendStored, sessionText } from "./http-support.js";
+import { onServer } from "../support/xmpp-server.js";
 
 /** Ids no endpoint may take: a control character, a space, too long, an address separator. */
 const HOSTILE = ["bo\u0001b", "a b", "x".repeat(65), "a@b"];
 
-describe.each(DB_KINDS)("HTTP identifiers on %s", (kind) => {
+describe.each(DB_KINDS)(onServer("HTTP identifiers on %s"), (kind) => {
   const fileDir = mkdtempSync(join(tmpdir(), `tlim-ids-${kind}-`));
   const f = useTlim(kind, { prefix: "hi", users: 20, overrides: { fileDir } });
   let tlim: TestTlim;

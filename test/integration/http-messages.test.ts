@@ -5,8 +5,9 @@ import { useTlim } from "../support/fixture.js";
 import { DB_KINDS, type TestTlim } from "../support/tlim.js";
 import { envelopeOf, isMessageWithId, sleep } from "../support/tlim-stanzas.js";
 import { addSession, chatText, postJson, sendStored, sessionText } from "./http-support.js";
+import { onServer } from "../support/xmpp-server.js";
 
-describe.each(DB_KINDS)("HTTP message endpoints on %s", (kind) => {
+describe.each(DB_KINDS)(onServer("HTTP message endpoints on %s"), (kind) => {
   const f = useTlim(kind, { prefix: "hm", users: 40 });
   let tlim: TestTlim;
   let C = "";

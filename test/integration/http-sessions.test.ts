@@ -6,8 +6,9 @@ import { DB_KINDS, type TestTlim } from "../support/tlim.js";
 import { envelopeOf, isMessageWithId, sleep } from "../support/tlim-stanzas.js";
 import { xml } from "../support/xmpp-client.js";
 import { addSession, chatText, refused, sendStored, sessionText } from "./http-support.js";
+import { onServer } from "../support/xmpp-server.js";
 
-describe.each(DB_KINDS)("HTTP session endpoints on %s", (kind) => {
+describe.each(DB_KINDS)(onServer("HTTP session endpoints on %s"), (kind) => {
   const f = useTlim(kind, { prefix: "hs", users: 50 });
   let tlim: TestTlim;
   let C = "";
@@ -33,7 +34,7 @@ describe.each(DB_KINDS)("HTTP session endpoints on %s", (kind) => {
     expect((await tlim.api("addSession", { session_type: "99999999999", request_user: a, subscribers: "[]" })).result).toBe("error-002");
   });
 
-  it("modifySession renames and changes members; an added member gets the next message through Prosody, a removed one no longer", async () => {
+  it("modifySession renames and changes members; an added member gets the next message through the XMPP server, a removed one no longer", async () => {
     const [a, b, c] = [f.fresh(), f.fresh(), f.fresh()];
     const sid = await addSession(tlim, a, [b]);
     const [alice, bob, carol] = [await f.login(a), await f.login(b), await f.login(c)];
@@ -134,7 +135,7 @@ describe.each(DB_KINDS)("HTTP session endpoints on %s", (kind) => {
     expect((await tlim.api("deleteSession", {})).result).toBe("error-007");
   });
 
-  it("dissolved notifies every member with a server MTS-107 through Prosody (offline ones later), then purges", async () => {
+  it("dissolved notifies every member with a server MTS-107 through the XMPP server (offline ones later), then purges", async () => {
     const [a, b, c] = [f.fresh(), f.fresh(), f.fresh()];
     const sid = await addSession(tlim, a, [b, c]);
     const [alice, bob] = [await f.login(a), await f.login(b)];

@@ -4,7 +4,7 @@
 // administer the users' host, and one that does not.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useTlim } from "../support/fixture.js";
-import { startXmppServer, type XmppServerHandle, type XmppServerOptions } from "../support/xmpp-server.js";
+import { onServer, startXmppServer, type XmppServerHandle, type XmppServerOptions } from "../support/xmpp-server.js";
 import { createDb, DB_KINDS, startTestTlim, type TestDb, type TestTlim } from "../support/tlim.js";
 import { connectClient } from "../support/xmpp-client.js";
 import { addSession, postJson } from "./http-support.js";
@@ -32,7 +32,7 @@ const adminServer = (adminJid: string): XmppServerOptions => {
   };
 };
 
-describe.each(DB_KINDS)("HTTP user endpoints on %s", (kind) => {
+describe.each(DB_KINDS)(onServer("HTTP user endpoints on %s"), (kind) => {
   const f = useTlim(kind, { prefix: "hu", users: 10 });
   let tlim: TestTlim;
   beforeAll(() => {
@@ -85,7 +85,7 @@ describe.each(DB_KINDS)("HTTP user endpoints on %s", (kind) => {
   });
 });
 
-describe.each(DB_KINDS)("XMPP account provisioning (XEP-0133) on %s", (kind) => {
+describe.each(DB_KINDS)(onServer("XMPP account provisioning (XEP-0133) on %s"), (kind) => {
   let admin: XmppServerHandle;
   let plain: XmppServerHandle;
   let db: TestDb;

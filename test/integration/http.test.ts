@@ -1,12 +1,12 @@
 // The walking skeleton's HTTP endpoints against a real database (SQLite and MariaDB) and the
 // XMPP flow they observe; every refusal gets its `result` code and a readable detail.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
+import { onServer, startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
 import { createDb, DB_KINDS, startTestTlim, type TestDb, type TestTlim } from "../support/tlim.js";
 import { connectClient, type TestClient } from "../support/xmpp-client.js";
 import { envelope, isMessageWithId, sleep, tlimMessage } from "../support/tlim-stanzas.js";
 
-describe.each(DB_KINDS)("HTTP API on %s", (kind) => {
+describe.each(DB_KINDS)(onServer("HTTP API on %s"), (kind) => {
   let prosody: XmppServerHandle;
   let db: TestDb;
   let tlim: TestTlim;

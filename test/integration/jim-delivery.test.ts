@@ -7,12 +7,12 @@ import { signToken } from "../../src/protocol/jim-token.js";
 import { jimLogin, JimTcpClient, JimWsClient, type JimClient } from "../support/jim-client.js";
 import { sleep } from "../support/tlim-stanzas.js";
 import { createDb, DB_KINDS, startTestTlim, type TestDb, type TestTlim } from "../support/tlim.js";
-import { startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
+import { onServer, startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
 
 const SECRET = "jim-delivery-secret";
 const GRACE_S = 2;
 
-describe.each(DB_KINDS)("J-IM delivery confirmation on %s", (kind) => {
+describe.each(DB_KINDS)(onServer("J-IM delivery confirmation on %s"), (kind) => {
   let server: XmppServerHandle;
   let db: TestDb;
   let tlim: TestTlim;

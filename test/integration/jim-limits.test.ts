@@ -1,11 +1,11 @@
 // The J-IM gateway must not be a weapon nor be sunk by one client (docs/jim-gateway.md "Login
-// limits", "Identifiers"), over real sockets against a real tlim on a real Prosody (SQLite: none
+// limits", "Identifiers"), over real sockets against a real tlim on a real XMPP server (SQLite: none
 // of this touches the database's dialect):
 //  - a TCP or WebSocket connection not logged in by TLIM_JIM_LOGIN_TIMEOUT_S is closed, whatever
 //    it sends; a logged-in one and plain HTTP are not;
 //  - login attempts per source address and failed passwords per user id are limited, and a
 //    refused attempt never reaches the XMPP server: tlim's password check goes through a
-//    counting TCP proxy in front of Prosody's client port, so every SASL connection is seen;
+//    counting TCP proxy in front of the server's client port, so every SASL connection is seen;
 //  - bad ids at login, in a chat and on the HTTP API get the command's failure code.
 // Source addresses: each test logs in from its own 127.0.0.x (Linux routes all of 127/8 to lo),
 // which also shows the per-address limit is per address.
@@ -14,9 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { signToken } from "../../src/protocol/jim-token.js";
 import { JimTcpClient, JimWsClient, type JimClient, type JimPacket } from "../support/jim-client.js";
-import { startProsody, type ProsodyHandle } from "../support/prosody.js";
 import { sleep } from "../support/tlim-stanzas.js";
 import { API_SECRET, createDb, startTestTlim, type TestDb, type TestTlim } from "../support/tlim.js";
+import { onServer, startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
 
 const SECRET = "jim-token-secret";
 const PW = "pw";
@@ -26,7 +26,7 @@ const PER_USER = 3;
 const token = (user: string) => signToken(SECRET, user, Math.floor(Date.now() / 1000) + 3600);
 const HEARTBEAT = Buffer.from("01510d0000000180", "hex");
 
-/** A TCP proxy in front of Prosody's client port that counts the connections tlim opens. */
+/** A TCP proxy in front of the server's client port that counts the connections tlim opens. */
 async function countingProxy(targetPort: number): Promise<{ server: Server; port: number; count: () => number }> {
   let n = 0;
   const server = createServer((down) => {
@@ -41,8 +41,8 @@ async function countingProxy(targetPort: number): Promise<{ server: Server; port
   return { server, port, count: () => n };
 }
 
-describe("J-IM login deadline, login limits and ids on sqlite", () => {
-  let prosody: ProsodyHandle;
+describe(onServer("J-IM login deadline, login limits and ids on sqlite"), () => {
+  let prosody: XmppServerHandle;
   let db: TestDb;
   let tlim: TestTlim;
   let proxy: Awaited<ReturnType<typeof countingProxy>>;
@@ -87,7 +87,7 @@ describe("J-IM login deadline, login limits and ids on sqlite", () => {
     fetch(`http://127.0.0.1:${port}${path}`, { ...init, headers: { authorization: `Bearer ${API_SECRET}`, ...(init.headers as Record<string, string> | undefined) } }).then((r) => r.json() as Promise<any>);
 
   beforeAll(async () => {
-    prosody = await startProsody({ users: USERS.map((u) => [u, PW] as [string, string]) });
+    prosody = await startXmppServer({ users: USERS.map((u) => [u, PW] as [string, string]) });
     proxy = await countingProxy(prosody.c2sPort);
     db = await createDb("sqlite", "jiml");
     tlim = await startTestTlim(prosody, db.url, {

@@ -5,7 +5,7 @@ import { createLogger } from "../../src/log.js";
 import { signToken } from "../../src/protocol/jim-token.js";
 import { JimGateway } from "../../src/transports/jim/index.js";
 import { jimLogin, JimTcpClient, JimWsClient, type JimClient } from "../support/jim-client.js";
-import { startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
+import { onServer, startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
 import { sleep } from "../support/tlim-stanzas.js";
 import { API_SECRET, createDb, DB_KINDS, startTestTlim, type TestDb, type TestTlim } from "../support/tlim.js";
 
@@ -15,7 +15,7 @@ const USERS = Array.from({ length: 30 }, (_, i) => `w${i + 1}`);
 const token = (user: string, ttlS = 3600) => signToken(SECRET, user, Math.floor(Date.now() / 1000) + ttlS);
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ""), "hex");
 
-describe.each(DB_KINDS)("J-IM wire protocol on %s", (kind) => {
+describe.each(DB_KINDS)(onServer("J-IM wire protocol on %s"), (kind) => {
   let prosody: XmppServerHandle;
   let db: TestDb;
   let tlim: TestTlim;

@@ -2,11 +2,11 @@
 // detected by the ping watchdog, and the backoff reconnects once the server answers again.
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
+import { onServer, startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
 import { createDb, startTestTlim, type TestDb, type TestTlim } from "../support/tlim.js";
 import { sleep } from "../support/tlim-stanzas.js";
 
-describe("XMPP link watchdog", () => {
+describe(onServer("XMPP link watchdog"), () => {
   let prosody: XmppServerHandle;
   let db: TestDb;
   let tlim: TestTlim;

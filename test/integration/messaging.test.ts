@@ -4,8 +4,9 @@ import { useTlim } from "../support/fixture.js";
 import { DB_KINDS } from "../support/tlim.js";
 import { envelope, envelopeOf, isErrorFor, isMessageWithId, isReceiptFor, sleep, tlimMessage } from "../support/tlim-stanzas.js";
 import { xml } from "../support/xmpp-client.js";
+import { onServer } from "../support/xmpp-server.js";
 
-describe.each(DB_KINDS)("messaging through Prosody on %s", (kind) => {
+describe.each(DB_KINDS)(onServer("messaging through the XMPP server on %s"), (kind) => {
   const f = useTlim(kind, { prefix: "u" });
   const freshUser = () => f.fresh();
   const login = (user: string, resource?: string, presenceToComponent = true) => f.login(user, resource, presenceToComponent ? {} : false);
@@ -283,7 +284,7 @@ describe.each(DB_KINDS)("messaging through Prosody on %s", (kind) => {
     expect(version.getChild("query")!.getChildText("name")).toBe("tlim");
   });
 
-  it("reports health, and survives a Prosody restart: the link comes back and delivery resumes", async () => {
+  it("reports health, and survives an XMPP server restart: the link comes back and delivery resumes", async () => {
     let res = await fetch(`${tlim.httpUrl}/healthz`);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ xmpp: "online", database: "up" });

@@ -6,10 +6,11 @@ import { useTlim } from "../support/fixture.js";
 import { DB_KINDS, type TestTlim } from "../support/tlim.js";
 import { envelope, envelopeOf, isErrorFor, isMessageWithId, isReceiptFor, sleep, tlimMessage } from "../support/tlim-stanzas.js";
 import { xml, type TestClient } from "../support/xmpp-client.js";
+import { onServer } from "../support/xmpp-server.js";
 
 const REVOKE_WINDOW_S = 2;
 
-describe.each(DB_KINDS)("the tlim protocol on %s", (kind) => {
+describe.each(DB_KINDS)(onServer("the tlim protocol on %s"), (kind) => {
   const f = useTlim(kind, { prefix: "p", users: 70, overrides: { revokeWindowS: REVOKE_WINDOW_S, maxBodyChars: 20000 } });
   const fresh = () => f.fresh();
   const login = f.login;

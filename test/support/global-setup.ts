@@ -1,11 +1,13 @@
-// vitest globalSetup: check once that the real servers the tests need are there.
-// Project rule: tests FAIL (not skip) when Prosody, MariaDB or (with TLIM_TEST_XMPP_SERVER=ejabberd)
-// ejabberd cannot run. Set TLIM_TEST_ALLOW_MISSING=1 to turn the failure into a warning (tests
-// that need the missing server will then fail on their own). Prosody is checked in both cases:
-// test/integration/harness.test.ts proves both harnesses whatever the selection.
+// vitest globalSetup, once per project (vitest.config.ts: "prosody", "ejabberd"): check that the
+// real servers the project's tests need are there.
+// Project rule: tests FAIL (not skip) when Prosody, MariaDB or ejabberd cannot run. Set
+// TLIM_TEST_ALLOW_MISSING=1 to turn the failure into a warning (tests that need the missing
+// server will then fail on their own). The "prosody" project needs ejabberd too:
+// test/integration/harness.test.ts proves both harnesses.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import mysql from "mysql2/promise";
+import type { TestProject } from "vitest/node";
 import { ejabberdctlPath } from "./ejabberd.js";
 import { xmppServerFromEnv } from "./xmpp-server.js";
 
@@ -30,7 +32,7 @@ function checkProsody(): string | null {
 
 function checkEjabberd(): string | null {
   // Only look: any ejabberdctl command but start/foreground needs a running node.
-  const install = "Install it with `apt-get install ejabberd` (Debian 12 ships 23.01; the package starts a system ejabberd you may stop with `systemctl disable --now ejabberd`), or unset TLIM_TEST_XMPP_SERVER to test against Prosody.";
+  const install = "Install it with `apt-get install ejabberd` (Debian 12 ships 23.01; the package starts a system ejabberd you may stop with `systemctl disable --now ejabberd`), or `bash .ci/run`. `npm test` runs the integration tests on Prosody and on ejabberd.";
   if (!ejabberdctlPath()) return `ejabberd is not installed (\`ejabberdctl\` is neither on PATH nor in /usr/sbin). ${install}`;
   if (!existsSync("/etc/ejabberd/inetrc")) return `/etc/ejabberd/inetrc is missing (test/support/ejabberd.ts copies it). ${install}`;
   const erl = spawnSync("sh", ["-c", "command -v erl"], { encoding: "utf8" });
@@ -80,15 +82,22 @@ async function checkMysql(url: string): Promise<string | null> {
   }
 }
 
-export default async function globalSetup(): Promise<void> {
+export default async function globalSetup(project?: TestProject): Promise<void> {
   const url = process.env.TLIM_TEST_MYSQL_URL || DEFAULT_MYSQL_URL;
-  const server = xmppServerFromEnv(); // throws on a value that is neither prosody nor ejabberd
-  const problems = [checkProsody(), server === "ejabberd" ? checkEjabberd() : null, await checkMysql(url)].filter((p): p is string => p !== null);
+  // The project's env is what its test workers get (vitest.config.ts); throws on a value that is
+  // neither prosody nor ejabberd.
+  const server = xmppServerFromEnv({ ...process.env, ...project?.config.env });
+  const problems = [
+    server === "prosody" ? checkProsody() : null,
+    // harness.test.ts (in the "prosody" project) starts an ejabberd of its own.
+    checkEjabberd(),
+    await checkMysql(url),
+  ].filter((p): p is string => p !== null);
   if (problems.length === 0) return;
   const text = `tlim test environment is incomplete:\n- ${problems.join("\n- ")}`;
   if (process.env.TLIM_TEST_ALLOW_MISSING === "1") {
     console.warn(`WARNING (TLIM_TEST_ALLOW_MISSING=1): ${text}\nTests that need these servers will fail.`);
     return;
   }
-  throw new Error(`${text}\n(Tests fail rather than skip when Prosody, MariaDB or the selected ejabberd is missing; set TLIM_TEST_ALLOW_MISSING=1 to only warn.)`);
+  throw new Error(`${text}\n(Tests fail rather than skip when Prosody, ejabberd or MariaDB is missing; set TLIM_TEST_ALLOW_MISSING=1 to only warn.)`);
 }

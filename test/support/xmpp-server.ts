@@ -19,6 +19,15 @@ export function xmppServerFromEnv(env: NodeJS.ProcessEnv = process.env): XmppSer
 
 export const XMPP_SERVER: XmppServerKind = xmppServerFromEnv();
 
+/**
+ * A test title that names the selected server: `npm test` runs the integration files on both
+ * servers in one report (vitest.config.ts), so a title must say which one a result is from.
+ * "delivery guarantees on %s" -> "delivery guarantees on %s [ejabberd]".
+ */
+export function onServer(title: string): string {
+  return `${title} [${XMPP_SERVER}]`;
+}
+
 export interface XmppServerHandle extends ProsodyHandle {
   readonly kind: XmppServerKind;
   /** The server's own pid file (for tests that freeze the process with SIGSTOP). */
