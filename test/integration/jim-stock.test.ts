@@ -1,9 +1,9 @@
 // Stock J-IM clients unchanged against the gateway (docs/jim-gateway.md "Default groups",
-// "Avatars", "Heartbeat"): a WebSocket client that behaves like J-IM's own web demo page (auto-login
+// "Avatars and nicks", "Heartbeat"): a WebSocket client that behaves like J-IM's own web demo page (auto-login
 // on the upgrade URL, no heartbeats, posts to group "100" with numeric strings), with
 // TLIM_JIM_DEFAULT_GROUPS=100; XMPP members of that group; avatars and nicks in every user record;
-// the WebSocket keepalive; HTTP addSession with a caller-chosen session_id. Real Prosody, real
-// sockets, SQLite and MariaDB.
+// the WebSocket keepalive; HTTP addSession with a caller-chosen session_id. A real XMPP server
+// (Prosody or ejabberd, test/support/xmpp-server.ts), real sockets, SQLite and MariaDB.
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_AVATAR } from "../../src/config.js";
@@ -11,7 +11,7 @@ import { createLogger } from "../../src/log.js";
 import { signToken } from "../../src/protocol/jim-token.js";
 import { JimGateway } from "../../src/transports/jim/index.js";
 import { jimLogin, JimTcpClient, JimWsClient, type JimClient, type JimPacket } from "../support/jim-client.js";
-import { startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
+import { onServer, startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
 import { envelope, envelopeOf, isMessageWithId, sleep, tlimMessage } from "../support/tlim-stanzas.js";
 import { API_SECRET, createDb, DB_KINDS, startTestTlim, type TestDb, type TestTlim } from "../support/tlim.js";
 import { connectClient, type TestClient } from "../support/xmpp-client.js";
@@ -37,7 +37,7 @@ function userRecords(p: JimPacket): Array<Record<string, unknown>> {
   return out;
 }
 
-describe.each(DB_KINDS)("stock J-IM clients on %s", (kind) => {
+describe.each(DB_KINDS)(onServer("stock J-IM clients on %s"), (kind) => {
   let prosody: XmppServerHandle;
   let db: TestDb;
   let tlim: TestTlim;

@@ -1,11 +1,11 @@
-// J-IM clients and XMPP users in one conversation space through a real Prosody: chats both
+// J-IM clients and XMPP users in one conversation space through a real XMPP server: chats both
 // ways, groups as tlim sessions, offline and history from the shared inbox, recall, get user;
 // on SQLite and MariaDB.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_AVATAR } from "../../src/config.js";
 import { signToken } from "../../src/protocol/jim-token.js";
 import { jimLogin, JimTcpClient, JimWsClient, type JimClient } from "../support/jim-client.js";
-import { startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
+import { onServer, startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
 import { envelope, envelopeOf, isMessageWithId, sleep, tlimMessage } from "../support/tlim-stanzas.js";
 import { createDb, DB_KINDS, startTestTlim, type TestDb, type TestTlim } from "../support/tlim.js";
 import { connectClient, type TestClient } from "../support/xmpp-client.js";
@@ -15,7 +15,7 @@ const PW = "pw";
 const USERS = Array.from({ length: 40 }, (_, i) => `x${i + 1}`);
 const token = (user: string) => signToken(SECRET, user, Math.floor(Date.now() / 1000) + 3600);
 
-describe.each(DB_KINDS)("J-IM <-> XMPP through Prosody on %s", (kind) => {
+describe.each(DB_KINDS)(onServer("J-IM <-> XMPP through the XMPP server on %s"), (kind) => {
   let prosody: XmppServerHandle;
   let db: TestDb;
   let tlim: TestTlim;
