@@ -1,7 +1,7 @@
 // A J-IM device's offline bookkeeping (src/transports/jim/sync.ts) and the command table.
 import { describe, expect, it } from "vitest";
 import { CommandTable, COMMANDS } from "../../src/transports/jim/commands/index.js";
-import { DeviceSync } from "../../src/transports/jim/sync.js";
+import { CursorSync, DeviceSync } from "../../src/transports/jim/sync.js";
 import type { InboxItem } from "../../src/store/types.js";
 
 const item = (seq: number, peer = "p"): InboxItem => ({ userId: "u", inboxSeq: seq, message: { msgFrom: peer } as InboxItem["message"] });
@@ -52,6 +52,37 @@ describe("DeviceSync", () => {
     expect(moved).toEqual([2]);
     s.delivered(3);
     expect(moved).toEqual([2]); // still pending: more may exist
+  });
+});
+
+describe("CursorSync: the stored cursor moves only when the device confirmed", () => {
+  it("moves on confirm (traffic), exactly up to a pong's seq, on the grace period, and never after the connection ended", async () => {
+    const advanced: number[] = [];
+    const cursors = { advance: (_u: string, _d: string, seq: number) => advanced.push(seq) };
+    const pings: number[] = [];
+    const s: CursorSync = new CursorSync(0, cursors, "u", "jim:ws", 60_000, () => pings.push(s.unconfirmedUpTo));
+    s.noBacklog();
+    s.delivered(1);
+    s.delivered(2);
+    await new Promise((r) => setImmediate(r));
+    expect(pings).toEqual([2]); // the barrier ping behind this turn's pushes carries seq 2
+    s.delivered(3); // pushed while the ping travels
+    expect(advanced).toEqual([]); // written to the socket is not read
+    s.confirmUpTo(2); // the pong of that ping
+    expect(advanced).toEqual([2]);
+    s.confirm(); // any frame from the device afterwards
+    expect(advanced).toEqual([2, 3]);
+    s.delivered(4);
+    s.end(); // the connection ended: 4 stays for the next login
+    s.confirm();
+    expect(advanced).toEqual([2, 3]);
+
+    const quiet: number[] = [];
+    const g = new CursorSync(0, { advance: (_u, _d, seq) => quiet.push(seq) }, "u", "jim:tcp", 20, null);
+    g.noBacklog();
+    g.delivered(7);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(quiet).toEqual([7]); // the grace period on a connection that stayed open
   });
 });
 

@@ -208,9 +208,11 @@ export class JimServer {
     ws.on("error", ignore);
     ws.on("close", () => conn.close());
     ws.on("ping", () => (conn.lastRx = Date.now()));
-    ws.on("pong", () => {
+    ws.on("pong", (data: Buffer) => {
       conn.lastRx = Date.now(); // the answer to a keepalive ping is traffic (sweep)
-      conn.sync?.confirm(); // the answer to a barrier ping behind pushes (ws.ts)
+      // The answer to a ping confirms what was pushed before it: its payload says up to where (ws.ts).
+      const upTo = Number(data.toString("latin1"));
+      if (Number.isSafeInteger(upTo) && upTo > 0) conn.sync?.confirmUpTo(upTo);
     });
     // Text and binary frames alike (spec §1.3): the payload is JSON with a mandatory "cmd".
     ws.on("message", (data: Buffer | ArrayBuffer | Buffer[]) => {

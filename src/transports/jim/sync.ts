@@ -37,6 +37,14 @@ export class DeviceSync {
   /** The device showed it read what it was given so far (traffic from it). */
   confirm(): void {}
 
+  /** The device showed it read what it was given up to `seq` (the pong to a ping sent then). */
+  confirmUpTo(_seq: number): void {}
+
+  /** The highest seq given and not yet confirmed (0: none): what a ping sent now would confirm. */
+  get unconfirmedUpTo(): number {
+    return 0;
+  }
+
   /** The connection ended: what was not confirmed is left for the next login. */
   end(): void {}
 
@@ -129,6 +137,15 @@ export class CursorSync extends DeviceSync {
       }, this.graceMs);
       this.grace.unref();
     }
+  }
+
+  override get unconfirmedUpTo(): number {
+    return this.unconfirmed;
+  }
+
+  override confirmUpTo(seq: number): void {
+    if (seq >= this.unconfirmed) return this.confirm();
+    if (seq > 0) this.cursors.advance(this.userId, this.device, seq); // the rest keeps its grace
   }
 
   override confirm(): void {

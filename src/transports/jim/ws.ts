@@ -38,10 +38,12 @@ export class WsConnection extends JimConnection {
   }
 
   /** A protocol-level ping (RFC 6455 §5.5.2): the barrier above, and the keepalive of an idle
-   * connection (server.ts sweep), whose pong counts as traffic. */
+   * connection (server.ts sweep), whose pong counts as traffic. Its payload is the highest seq
+   * pushed so far, which the pong echoes (§5.5.3): the pong confirms exactly what was pushed
+   * before the ping, not what was pushed while it travelled. */
   ping(): void {
     try {
-      this.ws.ping();
+      this.ws.ping(String(this.sync?.unconfirmedUpTo ?? 0));
     } catch {
       // closing: what was pushed stays unconfirmed, and the sweep ends it anyway
     }
