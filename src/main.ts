@@ -107,6 +107,8 @@ export async function startTlim(config: Config, log: Logger = createLogger(confi
       apiSecret: config.apiAuth === "none" ? null : config.apiSecret,
       tokenSecret: config.jimTokenSecret,
       c2s: config.xmppC2s,
+      c2sTls: config.xmppC2sTls,
+      c2sCa: config.xmppC2sCa,
       userDomain: config.userDomain,
       xmppOnline: (userId) => xmpp.delivery.presenceOf(userId) !== "offline",
       defaultGroups: config.jimDefaultGroups,

@@ -40,4 +40,19 @@ describe("loadConfig", () => {
     expect(c.dbUrl.startsWith("mariadb://")).toBe(true);
     expect(c.apiAuth).toBe("none");
   });
+
+  it("TLS of the J-IM password check: verify by default, insecure on request; the CA file must exist", () => {
+    const base = { TLIM_XMPP_SECRET: "s", TLIM_API_SECRET: "k" };
+    const c = loadConfig({ env: base });
+    expect([c.xmppC2sTls, c.xmppC2sCa]).toEqual(["verify", ""]);
+    expect(loadConfig({ env: { ...base, TLIM_XMPP_C2S_TLS: "insecure", TLIM_XMPP_C2S_CA: "package.json" } })).toMatchObject({ xmppC2sTls: "insecure", xmppC2sCa: "package.json" });
+    let err: unknown;
+    try {
+      loadConfig({ env: { ...base, TLIM_XMPP_C2S_TLS: "off", TLIM_XMPP_C2S_CA: "/nonexistent/ca.pem" } });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).problems.join("\n")).toMatch(/TLIM_XMPP_C2S_TLS[\s\S]*TLIM_XMPP_C2S_CA \(xmppC2sCa\): no such file/);
+  });
 });

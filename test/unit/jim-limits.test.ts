@@ -87,14 +87,15 @@ describe("addressKey / remoteAddressOf", () => {
 
 describe("Credentials limits", () => {
   const log = createLogger("silent");
+  type Answer = "accepted" | "refused" | "unreachable" | "tls" | "failed";
   /** Credentials whose SASL check is a stub counting the times the XMPP server would be asked. */
-  function credentials(perAddress: number, perUser: number, answer: () => "accepted" | "refused" | "unreachable") {
+  function credentials(perAddress: number, perUser: number, answer: () => Answer) {
     const c = clock();
     const creds = new Credentials({ tokenSecret: "", c2s: "xmpp://127.0.0.1:1", userDomain: "localhost", loginPerAddress: perAddress, loginPerUser: perUser }, log, c.now);
     const asked = { n: 0 };
-    (creds as unknown as { saslLogin: () => Promise<string> }).saslLogin = async () => {
+    (creds as unknown as { saslLogin: () => Promise<{ kind: Answer; detail?: string }> }).saslLogin = async () => {
       asked.n++;
-      return answer();
+      return { kind: answer(), detail: "stub" };
     };
     return { creds, asked, c };
   }
@@ -123,18 +124,23 @@ describe("Credentials limits", () => {
     expect(asked.n).toBe(4);
   });
 
-  it("does not count successes (nor an unreachable server) against the user", async () => {
-    let answer: "accepted" | "refused" | "unreachable" = "accepted";
+  it("does not count successes (nor an unreachable server, a TLS failure, a server that could not check) against the user", async () => {
+    let answer: Answer = "accepted";
     const { creds, asked } = credentials(0, 2, () => answer);
     for (let i = 0; i < 5; i++) expect((await creds.check(attempt("carol"))).ok).toBe(true);
-    answer = "unreachable";
-    for (let i = 0; i < 5; i++) expect((await creds.check(attempt("carol"))).ok).toBe(false);
+    for (const a of ["unreachable", "tls", "failed"] as const) {
+      answer = a;
+      for (let i = 0; i < 5; i++) expect((await creds.check(attempt("carol"))).ok).toBe(false);
+    }
+    expect(await creds.check(attempt("carol"))).toEqual({ ok: false, reason: "the XMPP server could not check the password: stub" });
+    answer = "tls";
+    expect(await creds.check(attempt("carol"))).toEqual({ ok: false, reason: "TLS with the XMPP server failed: stub" });
     answer = "refused";
+    expect(await creds.check(attempt("carol"))).toEqual({ ok: false, reason: "the XMPP server refused the password" });
     await creds.check(attempt("carol"));
+    expect(asked.n).toBe(24);
     await creds.check(attempt("carol"));
-    expect(asked.n).toBe(12);
-    await creds.check(attempt("carol"));
-    expect(asked.n).toBe(12);
+    expect(asked.n).toBe(24);
   });
 
   it("limits nothing with 0", async () => {
@@ -150,7 +156,7 @@ describe("Credentials limits", () => {
     const lines: Array<Record<string, unknown>> = [];
     const log = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
     const creds = new Credentials({ tokenSecret: "", c2s: "xmpp://127.0.0.1:1", userDomain: "localhost", loginPerAddress: 1, loginPerUser: 1 }, log, () => 0);
-    (creds as unknown as { saslLogin: () => Promise<string> }).saslLogin = async () => "refused";
+    (creds as unknown as { saslLogin: () => Promise<{ kind: string }> }).saslLogin = async () => ({ kind: "refused" });
     creds.admit("198.51.100.20", "tcp");
     for (let i = 0; i < 5; i++) creds.admit("198.51.100.20", "tcp");
     await creds.check({ userId: "erin", given: "erin", password: "s3cret-guess", address: "198.51.100.21", protocol: "ws" });

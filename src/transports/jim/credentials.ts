@@ -1,16 +1,20 @@
 // Login checks (docs/jim-gateway.md "Logging in"): a token signed with TLIM_JIM_TOKEN_SECRET,
 // or a password checked by the XMPP server itself: a throwaway client authenticates over SASL
-// on the server's client port (TLIM_XMPP_C2S) and disconnects. Nothing secret is cached.
+// on the server's client port (TLIM_XMPP_C2S, TLS per TLIM_XMPP_C2S_TLS / TLIM_XMPP_C2S_CA:
+// c2s-login.ts) and disconnects. Nothing secret is cached. Only the server's refusal of the
+// credentials is a refused password: a TLS failure (a certificate not accepted), a server that
+// cannot be reached or cannot check are logged and reported as what they are.
 //
 // Limits (docs/jim-gateway.md "Login limits"), so that tlim is no password-guessing proxy:
 // every attempt from a source address counts against TLIM_JIM_LOGIN_PER_ADDRESS, and every
 // failed password for a user id against TLIM_JIM_LOGIN_PER_USER (counted when it starts, given
 // back when it succeeds, so concurrent guesses cannot overrun it). Over a limit the attempt fails
 // without contacting the XMPP server, and one line names the address (never the password).
-import { client, xml } from "@xmpp/client";
+import { readFileSync } from "node:fs";
 import type { Logger } from "pino";
 import { OPTIONS } from "../../config.js";
 import { verifyToken } from "../../protocol/jim-token.js";
+import { c2sLogin, type C2sOutcome, type C2sTlsMode } from "./c2s-login.js";
 import { addressKey, RateLimiter } from "./limits.js";
 
 /** The limits count per minute. */
@@ -23,6 +27,10 @@ export interface CredentialOptions {
   tokenSecret: string;
   /** xmpp://host:port of the server's c2s port; empty: passwords are refused. */
   c2s: string;
+  /** TLS to the c2s port (TLIM_XMPP_C2S_TLS); absent: "verify". */
+  c2sTls?: C2sTlsMode;
+  /** A PEM file of certificates trusted for the c2s port besides the system's CAs (TLIM_XMPP_C2S_CA); read once, here. */
+  c2sCa?: string;
   /** The users' XMPP domain. */
   userDomain: string;
   timeoutMs?: number;
@@ -48,11 +56,10 @@ export interface LoginAttempt {
   protocol: string;
 }
 
-type Sasl = "accepted" | "refused" | "unreachable";
-
 export class Credentials {
   private readonly perAddress: RateLimiter | null;
   private readonly perUser: RateLimiter | null;
+  private readonly caPem: string | undefined;
   /** Attempts per minute per address, failures per minute per user id (0 = no limit). */
   readonly limits: { perAddress: number; perUser: number };
 
@@ -69,6 +76,7 @@ export class Credentials {
     const limiter = (limit: number) => (limit > 0 ? new RateLimiter({ limit, windowMs: LOGIN_WINDOW_MS, maxKeys: LOGIN_LIMIT_KEYS, now }) : null);
     this.perAddress = limiter(this.limits.perAddress);
     this.perUser = limiter(this.limits.perUser);
+    this.caPem = opts.c2sCa ? readFileSync(opts.c2sCa, "utf8") : undefined;
   }
 
   /**
@@ -105,12 +113,21 @@ export class Credentials {
         return { ok: false, reason: "too many failed logins for this user id" };
       }
     }
-    const sasl = await this.saslLogin(userId, password);
-    // Only a refused password counts against the user: a success, or a server that could not be
-    // reached, gives the attempt back.
-    if (sasl !== "refused") this.perUser?.give(userId);
-    if (sasl === "accepted") return { ok: true, via: "password" };
-    return { ok: false, reason: sasl === "refused" ? "the XMPP server refused the password" : "the XMPP server could not be reached" };
+    const r = await this.saslLogin(userId, password);
+    // Only a refused password counts against the user: anything else gives the attempt back.
+    if (r.kind !== "refused") this.perUser?.give(userId);
+    switch (r.kind) {
+      case "accepted":
+        return { ok: true, via: "password" };
+      case "refused":
+        return { ok: false, reason: "the XMPP server refused the password" };
+      case "tls":
+        return { ok: false, reason: `TLS with the XMPP server failed: ${r.detail}` };
+      case "failed":
+        return { ok: false, reason: `the XMPP server could not check the password: ${r.detail}` };
+      case "unreachable":
+        return { ok: false, reason: "the XMPP server could not be reached" };
+    }
   }
 
   /** One line at the first refusal of a burst (warn), the rest at debug: a flood does not flood the log. */
@@ -120,33 +137,26 @@ export class Credentials {
     else this.log.debug(fields, msg);
   }
 
-  /** One SASL login on the server's client port. */
-  private async saslLogin(username: string, password: string): Promise<Sasl> {
-    const xmpp = client({
+  /** One SASL login on the server's client port; what went wrong is logged here, once per attempt. */
+  private async saslLogin(username: string, password: string): Promise<C2sOutcome> {
+    const tls = this.opts.c2sTls ?? "verify";
+    const r = await c2sLogin({
       service: this.opts.c2s,
       domain: this.opts.userDomain,
-      resource: `tlim-jim-check-${Math.random().toString(36).slice(2, 10)}`,
-      // PLAIN when offered (the server hashes; SCRAM in JS costs a second of CPU), else the first.
-      credentials: (auth, mechanisms) => auth({ username, password }, mechanisms.includes("PLAIN") ? "PLAIN" : mechanisms[0]!, xml("user-agent", { id: "tlim-jim" })),
+      username,
+      password,
+      tls: { mode: tls, ...(this.caPem ? { ca: this.caPem } : {}) },
+      timeoutMs: this.opts.timeoutMs ?? 10000,
     });
-    xmpp.reconnect.stop();
-    xmpp.on("error", () => {}); // reported through start()'s rejection
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        xmpp.start(),
-        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("timeout")), this.opts.timeoutMs ?? 10000))),
-      ]);
-      return "accepted";
-    } catch (err) {
-      const e = err as { condition?: string; name?: string; message?: string };
-      if (e.name === "SASLError") return "refused";
-      this.log.warn({ err: e.message, service: this.opts.c2s }, "password check failed to reach the XMPP server");
-      return "unreachable";
-    } finally {
-      clearTimeout(timer);
-      await Promise.race([xmpp.stop().catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
-      (xmpp as unknown as { socket?: { destroy?: () => void } | null }).socket?.destroy?.();
+    const where = { service: this.opts.c2s, tls };
+    if (r.kind === "tls") {
+      const hint = tls === "verify" ? "; trust the server's certificate or CA with TLIM_XMPP_C2S_CA (or TLIM_XMPP_C2S_TLS=insecure)" : "";
+      this.log.error({ ...where, err: r.detail, code: r.code }, `password check: TLS with the XMPP server failed, the password was not checked${hint}`);
+    } else if (r.kind === "failed") {
+      this.log.error({ ...where, err: r.detail }, "password check: the XMPP server could not check the password");
+    } else if (r.kind === "unreachable") {
+      this.log.warn({ ...where, err: r.detail }, "password check failed to reach the XMPP server");
     }
+    return r;
   }
 }
