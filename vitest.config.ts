@@ -16,9 +16,10 @@ if (only !== "" && !(SERVERS as readonly string[]).includes(only))
 
 // Files about one server in particular run once, in that server's project (add yours here):
 // harness.test.ts and original-clients.test.ts start Prosody and ejabberd themselves (whatever
-// the project); ejabberd-sm.test.ts is ejabberd's XEP-0198.
+// the project); ejabberd-sm.test.ts is ejabberd's XEP-0198; jim-c2s-tls.test.ts needs ejabberd's
+// STARTTLS listener.
 const PROSODY_ONLY = ["test/integration/harness.test.ts", "test/integration/original-clients.test.ts"];
-const EJABBERD_ONLY = ["test/integration/ejabberd-sm.test.ts"];
+const EJABBERD_ONLY = ["test/integration/ejabberd-sm.test.ts", "test/integration/jim-c2s-tls.test.ts"];
 
 export default defineConfig({
   test: {

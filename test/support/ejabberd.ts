@@ -3,8 +3,9 @@
 // (test/support/xmpp-server.ts picks one with TLIM_TEST_XMPP_SERVER).
 //
 // Each startEjabberd() call gets its own temp dir (etc/, spool/ = Mnesia, logs/), its own free
-// loopback ports and its own Erlang node name (two vitest workers run side by side). No TLS, no
-// s2s, PLAIN allowed, passwords stored in plain (`auth_password_format: plain`).
+// loopback ports and its own Erlang node name (two vitest workers run side by side). No TLS (but
+// a STARTTLS listener on request: starttlsCertfile), no s2s, PLAIN allowed, passwords stored in
+// plain (`auth_password_format: plain`).
 //
 // How it runs (ejabberdctl is a shell script around `erl`):
 //  - ejabberdctl refuses any user but root and `ejabberd`, and as root re-executes itself through
@@ -57,6 +58,12 @@ export interface EjabberdOptions {
   modules?: Record<string, Record<string, unknown> | false>;
   /** Any other ejabberd.yml; parsed and merged last: maps one level deep (modules, acl, ...), the rest replaced. */
   extraYaml?: string;
+  /**
+   * A second c2s listener that requires STARTTLS (`starttls_required`) with this certificate: one PEM
+   * file holding the certificate and its key (as Debian's own ejabberd does with its self-signed
+   * one). The file is copied into the server's dir; its port is the handle's `starttlsPort`.
+   */
+  starttlsCertfile?: string;
 }
 
 export interface EjabberdHandle extends ProsodyHandle {
@@ -67,6 +74,8 @@ export interface EjabberdHandle extends ProsodyHandle {
   readonly node: string;
   /** Runs `ejabberdctl <args>` against this node (each call starts an Erlang VM: ~0.4 s). */
   ctl(...args: string[]): Promise<string>;
+  /** The STARTTLS c2s listener's port (options.starttlsCertfile), else 0. */
+  readonly starttlsPort: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -200,6 +209,10 @@ function mergeConfig(base: Yaml, extra: Yaml): Yaml {
 function renderConfig(o: {
   c2sPort: number;
   componentPort: number;
+  /** 0: no STARTTLS listener. */
+  starttlsPort: number;
+  /** The certificate as copied into the server's dir. */
+  certfile: string | null;
   userDomain: string;
   componentDomain: string;
   componentSecret: string;
@@ -215,7 +228,7 @@ function renderConfig(o: {
     hosts: [o.userDomain],
     loglevel: process.env.TLIM_EJABBERD_LOG_LEVEL || "info",
     log_rotate_count: 0,
-    certfiles: [],
+    certfiles: o.certfile ? [o.certfile] : [],
     acme: { auto: false },
     // In-band registration from 127.0.0.1 many times in a row (see registerInBand).
     registration_timeout: "infinity",
@@ -231,6 +244,21 @@ function renderConfig(o: {
         // The default accept backlog is small: 60 parallel registrations saw SYN retries (1-3 s).
         backlog: 1024,
       },
+      ...(o.starttlsPort && o.certfile
+        ? [
+            {
+              port: o.starttlsPort,
+              ip: "127.0.0.1",
+              module: "ejabberd_c2s",
+              starttls: true,
+              // Nothing but TLS: a password check that succeeds there did STARTTLS.
+              starttls_required: true,
+              shaper: "none",
+              access: "c2s",
+              max_stanza_size: 262144,
+            },
+          ]
+        : []),
       {
         port: o.componentPort,
         ip: "127.0.0.1",
@@ -304,12 +332,16 @@ export async function startEjabberd(opts: EjabberdOptions = {}): Promise<Ejabber
     ].join("\n"),
   );
   copyFileSync("/etc/ejabberd/inetrc", join(etc, "inetrc"));
+  // Readable by the ejabberd account (writeConfig() chowns the whole dir).
+  const certfile = opts.starttlsCertfile ? join(etc, "starttls.pem") : null;
+  if (certfile) copyFileSync(opts.starttlsCertfile!, certfile);
   const baseArgs = ["--config-dir", etc, "--config", cfgPath, "--spool", spool, "--logs", logs];
   const env = { ...process.env, HOME: dir, LANG: "C.UTF-8", LC_ALL: "C.UTF-8" };
   const asEjabberd = account ? { uid: account.uid, gid: account.gid } : {};
 
   let c2sPort = 0;
   let componentPort = 0;
+  let starttlsPort = 0;
   let current: Live | null = null;
   let output = ""; // stdout/stderr of the current and previous processes (bounded)
   let removed = false;
@@ -339,7 +371,7 @@ export async function startEjabberd(opts: EjabberdOptions = {}): Promise<Ejabber
 
   let listenersLogged = true; // loglevel info or debug: "Start accepting TCP connections" is logged
   const writeConfig = () => {
-    const { text, loglevel } = renderConfig({ c2sPort, componentPort, userDomain, componentDomain, componentSecret, opts });
+    const { text, loglevel } = renderConfig({ c2sPort, componentPort, starttlsPort, certfile, userDomain, componentDomain, componentSecret, opts });
     listenersLogged = loglevel === "info" || loglevel === "debug";
     writeFileSync(cfgPath, text);
     if (account) chownTree(dir, account.uid, account.gid);
@@ -432,8 +464,9 @@ export async function startEjabberd(opts: EjabberdOptions = {}): Promise<Ejabber
       const log = readLog().slice(logOffset);
       if (/eaddrinuse|address already in use/i.test(log)) await fail("ejabberd could not bind its ports", { portInUse: true });
       // Without those info lines (a quieter loglevel) only the ports tell.
-      if (!listenersLogged || (log.includes(c2sLine) && log.includes(compLine))) {
-        if ((await canConnect(c2sPort)) && (await canConnect(componentPort))) return;
+      const tlsLine = `Start accepting TCP connections at 127.0.0.1:${starttlsPort} for ejabberd_c2s`;
+      if (!listenersLogged || (log.includes(c2sLine) && log.includes(compLine) && (!starttlsPort || log.includes(tlsLine)))) {
+        if ((await canConnect(c2sPort)) && (await canConnect(componentPort)) && (!starttlsPort || (await canConnect(starttlsPort)))) return;
       }
       if (Date.now() > deadline) await fail(`ejabberd did not come up within ${timeoutMs} ms`);
       await sleep(25);
@@ -481,6 +514,9 @@ export async function startEjabberd(opts: EjabberdOptions = {}): Promise<Ejabber
     kind: "ejabberd",
     get c2sPort() {
       return c2sPort;
+    },
+    get starttlsPort() {
+      return starttlsPort;
     },
     get componentPort() {
       return componentPort;
@@ -539,6 +575,10 @@ export async function startEjabberd(opts: EjabberdOptions = {}): Promise<Ejabber
       c2sPort = await freePort();
       do componentPort = await freePort();
       while (componentPort === c2sPort);
+      if (certfile) {
+        do starttlsPort = await freePort();
+        while (starttlsPort === c2sPort || starttlsPort === componentPort);
+      }
       writeConfig();
       try {
         await spawnAndWait();
