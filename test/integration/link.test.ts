@@ -1,10 +1,12 @@
 // The component survives its server: a half-open link (server frozen, socket still open) is
-// detected by the ping watchdog, and the backoff reconnects once the server answers again.
+// detected by the ping watchdog, and the backoff reconnects once the server answers again. And
+// while tlim is away, what a client sending to it gets back (each server says it its own way).
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { onServer, startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
 import { createDb, startTestTlim, type TestDb, type TestTlim } from "../support/tlim.js";
 import { sleep } from "../support/tlim-stanzas.js";
+import { connectClient, xml } from "../support/xmpp-client.js";
 
 describe(onServer("XMPP link watchdog"), () => {
   let prosody: XmppServerHandle;
@@ -13,7 +15,7 @@ describe(onServer("XMPP link watchdog"), () => {
   let frozen: number | null = null;
 
   beforeAll(async () => {
-    prosody = await startXmppServer();
+    prosody = await startXmppServer({ users: [["lk1", "pw"]] });
     db = await createDb("sqlite", "link");
     tlim = await startTestTlim(prosody, db.url, { xmppPingIntervalS: 1, xmppPingTimeoutS: 1 });
   });
@@ -43,5 +45,29 @@ describe(onServer("XMPP link watchdog"), () => {
     frozen = null;
     await tlim.online(15000);
     expect(states[states.length - 1]).toBe("online");
+  });
+
+  it("while tlim is away, a message to its domain bounces at once: Prosody wait/remote-server-timeout, ejabberd cancel/remote-server-not-found", async () => {
+    const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
+    const c = await connectClient(prosody, "lk1", "pw");
+    await tlim.stop();
+    try {
+      await c.send(xml("message", { to: `someone@${prosody.componentDomain}`, type: "chat", id: "while-away" }, xml("body", {}, "{}")));
+      const bounce = await c.waitFor((el) => el.is("message") && el.attrs.type === "error" && el.attrs.id === "while-away", 5000);
+      const error = bounce.getChild("error")!;
+      if (prosody.kind === "prosody") {
+        // Prosody knows the component (its Component block) and says it is not connected: try later.
+        expect(error.attrs.type).toBe("wait");
+        expect(error.getChild("remote-server-timeout", NS_STANZAS)).toBeDefined();
+      } else {
+        // ejabberd 23.01 has no route for a domain whose component is gone and treats it as a
+        // remote server it cannot find: a permanent error for this message.
+        expect(error.attrs.type).toBe("cancel");
+        expect(error.getChild("remote-server-not-found", NS_STANZAS)).toBeDefined();
+      }
+    } finally {
+      await c.stop();
+      tlim = await startTestTlim(prosody, db.url, { xmppPingIntervalS: 1, xmppPingTimeoutS: 1 });
+    }
   });
 });
