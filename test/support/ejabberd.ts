@@ -59,6 +59,12 @@ export interface EjabberdOptions {
   /** Any other ejabberd.yml; parsed and merged last: maps one level deep (modules, acl, ...), the rest replaced. */
   extraYaml?: string;
   /**
+   * Directories put on the Erlang code path (`-pa` in ERL_OPTIONS), e.g. the ebin/ of a module
+   * built outside ejabberd (server/ejabberd/build.sh) to name in `modules`. Must be readable by
+   * the ejabberd account; no whitespace or shell quoting characters (ejabberdctl word-splits them).
+   */
+  codePaths?: string[];
+  /**
    * A second c2s listener that requires STARTTLS (`starttls_required`) with this certificate: one PEM
    * file holding the certificate and its key (as Debian's own ejabberd does with its self-signed
    * one). The file is copied into the server's dir; its port is the handle's `starttlsPort`.
@@ -306,6 +312,7 @@ export async function startEjabberd(opts: EjabberdOptions = {}): Promise<Ejabber
   const userDomain = opts.userDomain ?? "localhost";
   const componentDomain = opts.componentDomain ?? "tlim.localhost";
   const componentSecret = opts.componentSecret ?? "s3cret";
+  const pathArgs = codePathArgs(opts.codePaths);
 
   const dir = mkdtempSync(join(tmpdir(), "tlim-ejabberd-"));
   const etc = join(dir, "etc");
@@ -326,7 +333,7 @@ export async function startEjabberd(opts: EjabberdOptions = {}): Promise<Ejabber
       `ERLANG_NODE=${node}`,
       "ERL_EPMD_ADDRESS=127.0.0.1",
       `EJABBERD_PID_PATH=${pidFile}`,
-      `ERL_OPTIONS="-env ERL_CRASH_DUMP_BYTES 0 -setcookie ${cookie} -kernel inet_dist_use_interface {127,0,0,1}"`,
+      `ERL_OPTIONS="-env ERL_CRASH_DUMP_BYTES 0 -setcookie ${cookie} -kernel inet_dist_use_interface {127,0,0,1}${pathArgs}"`,
       "EJABBERD_BYPASS_WARNINGS=true",
       "",
     ].join("\n"),
@@ -596,6 +603,17 @@ export async function startEjabberd(opts: EjabberdOptions = {}): Promise<Ejabber
     throw e;
   }
   return handle;
+}
+
+/** ` -pa <dir>` for each directory, checked: ejabberdctl splits ERL_OPTIONS on whitespace. */
+function codePathArgs(dirs: readonly string[] = []): string {
+  return dirs
+    .map((d) => {
+      if (!/^[^\s"'`$\\]+$/.test(d)) throw new Error(`codePaths: ${JSON.stringify(d)} cannot be passed through ejabberdctl.cfg's ERL_OPTIONS`);
+      if (!existsSync(d)) throw new Error(`codePaths: ${d} does not exist`);
+      return ` -pa ${d}`;
+    })
+    .join("");
 }
 
 function readFileSafe(path: string): string {
