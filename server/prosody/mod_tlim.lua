@@ -74,15 +74,29 @@ local function report(full_jid, available)
 	module:send(p);
 end
 
+-- A session is reported available once (its initial presence), and unavailable once: when it
+-- sends unavailable presence itself (as Strophe clients do before they close) or when it ends.
+-- The unbind hook runs before mod_presence's (priority 100 > 0), which clears session.presence.
+local function reported_gone(session)
+	if not session.tlim_reported then return; end
+	session.tlim_reported = nil;
+	report(session.full_jid, false);
+end
+
 module:hook("presence/initial", function(event)
+	event.origin.tlim_reported = true;
 	report(event.origin.full_jid, true);
 end);
 
+module:hook("pre-presence/bare", function(event)
+	local origin, stanza = event.origin, event.stanza;
+	-- A broadcast unavailable (no `to`); directed presence to others is not a change of state.
+	if origin.type == "c2s" and stanza.attr.type == "unavailable" and event.to_self then reported_gone(origin); end
+end, 100);
+
 module:hook("resource-unbind", function(event)
-	local session = event.session;
-	-- Only sessions that had become available were reported.
-	if session.full_jid and session.presence then report(session.full_jid, false); end
-end);
+	reported_gone(event.session);
+end, 100);
 
 -- "Who is online?" from the component, after it (re)connects: every available resource of this
 -- host, so the component syncs those devices without waiting for their next presence.

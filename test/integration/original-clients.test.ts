@@ -189,12 +189,7 @@ describe.each(XMPP_SERVER_KINDS)("the original plugin's clients through %s with 
       expect(got.attrs.from).toBe(`${a}@${D}`);
     });
 
-    // Not on Prosody: server/prosody/mod_tlim.lua reports the end of a session from its
-    // "resource-unbind" handler only while the session still has a presence, and mod_presence's own
-    // handler of that event (same priority 0, run in an arbitrary order: util.events sorts the
-    // handlers by priority only) sends the session's unavailable presence first and clears it; so
-    // the logout reaches tlim in some runs and not in others (docs/ejabberd-module.md).
-    it.skipIf(serverKind === "prosody")("tlim learns of a device's availability from the module alone: login, logout", async () => {
+    it("tlim learns of a device's availability from the module alone: login, logout", async () => {
       const a = fresh();
       const first = await original(a);
       expect(await presenceAtTlim(a, "available")).toBe("available");
@@ -206,25 +201,17 @@ describe.each(XMPP_SERVER_KINDS)("the original plugin's clients through %s with 
       expect(await presenceAtTlim(a, "offline")).toBe("offline");
     });
 
-    it("an unavailable presence before the logout (Strophe's disconnect() sends one)", async () => {
+    it("an unavailable presence before the logout (Strophe's disconnect() sends one) is reported at once", async () => {
       const a = fresh();
       const device = await original(a);
       expect(await presenceAtTlim(a, "available")).toBe("available");
       await device.send(xml("presence", { type: "unavailable" }));
-      if (serverKind === "ejabberd") {
-        // server/ejabberd/mod_tlim.erl reports the unavailable presence itself, before the logout.
-        expect(await presenceAtTlim(a, "offline")).toBe("offline");
-        await device.stop();
-        await sleep(500);
-        expect(tlim.xmpp.delivery.presenceOf(a)).toBe("offline");
-      } else {
-        await device.stop();
-        // server/prosody/mod_tlim.lua reports only at resource-unbind, and only a session that
-        // still has a presence then; mod_presence cleared it at the unavailable presence, so
-        // nothing is reported and tlim keeps the device as online (docs/ejabberd-module.md).
-        await sleep(2000);
-        expect(tlim.xmpp.delivery.onlineJids(a)).toEqual([device.jid]);
-      }
+      // Both modules report the unavailable presence itself, before the logout.
+      expect(await presenceAtTlim(a, "offline")).toBe("offline");
+      await device.stop();
+      await sleep(500);
+      expect(tlim.xmpp.delivery.presenceOf(a)).toBe("offline");
+      expect(tlim.xmpp.delivery.onlineJids(a)).toEqual([]);
     });
 
     it("only the component may ask who is online", async () => {
