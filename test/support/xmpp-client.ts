@@ -66,6 +66,8 @@ export async function connectClient(
       auth({ username, password }, mechanisms.includes("PLAIN") ? "PLAIN" : mechanisms[0]!, xml("user-agent", { id: randomUUID() })),
   });
 
+  ignoreDataWithoutParser(xmpp);
+
   const received: Element[] = [];
   const errors: Error[] = [];
   const listeners = new Set<() => void>();
@@ -141,6 +143,22 @@ export async function connectClient(
     waitForCount,
     messages: () => received.filter((el) => el.is("message")),
     stop: () => (stopped ??= stopQuietly(xmpp)),
+  };
+}
+
+/**
+ * xmpp.js 0.14 drops its parser when the stream closes (or a close times out) but keeps reading
+ * the socket: data that still arrives (ejabberd sends <stream:error/> and </stream:stream> in
+ * separate writes when it shuts down, and more may be in flight) reaches Connection._onData with
+ * no parser, an uncaught TypeError ("Cannot read properties of null (reading 'write')"). Such data
+ * belongs to a stream that is over: drop it. Must run before start() (the socket listener binds
+ * _onData on the first connect).
+ */
+function ignoreDataWithoutParser(xmpp: Client): void {
+  const c = xmpp as unknown as { parser: unknown; _onData(data: Buffer): void };
+  const onData = c._onData;
+  c._onData = function (this: typeof c, data: Buffer) {
+    if (this.parser) onData.call(this, data);
   };
 }
 

@@ -151,6 +151,14 @@ export async function c2sLogin(o: C2sLoginOptions): Promise<C2sOutcome> {
   };
   saslOf({ streamFeatures, saslFactory: saslFactory as never }, onAuthenticate as never);
 
+  // xmpp.js 0.14 drops its parser when the stream closes but keeps reading the socket: data that
+  // still arrives would reach _onData with no parser and throw from a socket event (an uncaught
+  // exception). It belongs to a stream that is over: drop it. Set before start() binds it.
+  const conn = entity as unknown as { parser: unknown; _onData(data: Buffer): void };
+  const onData = conn._onData;
+  conn._onData = function (this: typeof conn, data: Buffer) {
+    if (this.parser) onData.call(this, data);
+  };
   entity.on("error", () => {}); // reported through start()'s rejection
   let timer: NodeJS.Timeout | undefined;
   try {
