@@ -6,6 +6,7 @@
 //  - insecure, or verify with the certificate in TLIM_XMPP_C2S_CA, checks the password (over TLS:
 //    the listener accepts nothing else), and a wrong password is still refused;
 //  - a CA that did not sign the server's certificate, or a certificate for another name, fails;
+//  - xmpps:// (direct TLS, through a TLS-terminating relay) is verified the same way;
 //  - an unreachable server is reported as unreachable; a server offering no TLS gets a password in
 //    clear text only on a loopback address.
 // Then the whole path: tlim's configuration -> the J-IM gateway's login (command 5).
@@ -13,6 +14,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer, type Server } from "node:net";
 import { networkInterfaces, tmpdir } from "node:os";
+import { createServer as createTlsServer } from "node:tls";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -136,6 +138,28 @@ describe("J-IM password checks over STARTTLS with a self-signed certificate (eja
     );
     expect(r).toMatchObject({ ok: false, reason: expect.stringMatching(/^TLS with the XMPP server failed: .*localhost/) });
     expect(logs.find((l) => l.level >= 50)).toMatchObject({ code: "ERR_TLS_CERT_ALTNAME_INVALID" });
+  });
+
+  it("xmpps:// (direct TLS): the same verification; insecure or the CA file check the password", async () => {
+    // A TLS-terminating relay with the server's certificate in front of the plain c2s listener.
+    const relay = createTlsServer({ cert: readFileSync(serverCert), key: readFileSync(join(dir, "server.key")) }, (down) => {
+      const up = connect(ej.c2sPort, "127.0.0.1");
+      for (const s of [down, up]) s.on("error", () => (down.destroy(), up.destroy()));
+      down.pipe(up).pipe(down);
+    });
+    relay.on("tlsClientError", () => {});
+    await new Promise<void>((r) => relay.listen(0, "127.0.0.1", () => r()));
+    try {
+      const direct = `xmpps://127.0.0.1:${(relay.address() as { port: number }).port}`;
+      const { r, logs } = await logged(() => attempt(credentials(direct), "pw"));
+      expect(r).toMatchObject({ ok: false, reason: expect.stringMatching(/^TLS with the XMPP server failed: self[- ]signed certificate/) });
+      expect(logs.find((l) => l.level >= 50)).toMatchObject({ code: "DEPTH_ZERO_SELF_SIGNED_CERT" });
+      expect(await attempt(credentials(direct, { c2sTls: "insecure" }), "pw")).toEqual({ ok: true, via: "password" });
+      expect(await attempt(credentials(direct, { c2sCa: serverCert }), "pw")).toEqual({ ok: true, via: "password" });
+      expect(await attempt(credentials(direct, { c2sCa: serverCert }), "wrong")).toEqual({ ok: false, reason: "the XMPP server refused the password" });
+    } finally {
+      await new Promise((r) => relay.close(r));
+    }
   });
 
   it("an unreachable server is reported as unreachable (a warning), not as a refused password", async () => {
