@@ -31,7 +31,7 @@
 // epmd (started by the first Erlang node, shared by all nodes of the machine) is left running.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chownSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -60,8 +60,9 @@ export interface EjabberdOptions {
   extraYaml?: string;
   /**
    * Directories put on the Erlang code path (`-pa` in ERL_OPTIONS), e.g. the ebin/ of a module
-   * built outside ejabberd (server/ejabberd/build.sh) to name in `modules`. Must be readable by
-   * the ejabberd account; no whitespace or shell quoting characters (ejabberdctl word-splits them).
+   * built outside ejabberd (server/ejabberd/build.sh) to name in `modules`. Each is copied into the
+   * server's dir, which the ejabberd account owns: a checkout under a private temp dir (a fresh
+   * `mktemp -d` clone, as CI makes) is not readable by that account.
    */
   codePaths?: string[];
   /**
@@ -312,13 +313,20 @@ export async function startEjabberd(opts: EjabberdOptions = {}): Promise<Ejabber
   const userDomain = opts.userDomain ?? "localhost";
   const componentDomain = opts.componentDomain ?? "tlim.localhost";
   const componentSecret = opts.componentSecret ?? "s3cret";
-  const pathArgs = codePathArgs(opts.codePaths);
+  for (const d of opts.codePaths ?? []) if (!existsSync(d)) throw new Error(`codePaths: ${d} does not exist`);
 
   const dir = mkdtempSync(join(tmpdir(), "tlim-ejabberd-"));
   const etc = join(dir, "etc");
   const spool = join(dir, "spool");
   const logs = join(dir, "logs");
   for (const d of [etc, spool, logs]) mkdirSync(d);
+  // Readable by the ejabberd account (writeConfig() chowns the whole dir).
+  const codeCopies = (opts.codePaths ?? []).map((d, i) => {
+    const copy = join(dir, "code", String(i));
+    cpSync(d, copy, { recursive: true });
+    return copy;
+  });
+  const pathArgs = codePathArgs(codeCopies);
   const cfgPath = join(etc, "ejabberd.yml");
   const logPath = join(logs, "ejabberd.log");
   const pidFile = join(spool, "ejabberd.pid");
