@@ -44,6 +44,15 @@ export class XmppLink {
   ) {
     this.xmpp = component({ service: opts.service, domain: opts.domain, password: opts.secret });
     this.xmpp.reconnect.stop(); // replaced by the backoff below
+    // @xmpp/connection drops its parser when a stream closes but keeps reading the socket: data
+    // still in flight (a server writes <stream:error/> and </stream:stream> separately) would reach
+    // _onData with no parser, an uncaught TypeError that ends the process. It belongs to a stream
+    // that is over: drop it. Before start(): the socket listener binds _onData at connect.
+    const conn = this.xmpp as unknown as { parser: unknown; _onData(data: Buffer): void };
+    const onData = conn._onData;
+    conn._onData = function (this: typeof conn, data: Buffer) {
+      if (this.parser) onData.call(this, data);
+    };
     // @xmpp/middleware builds a context (parsing both JIDs) for every element, but only IQs have
     // handlers there (disco, ping, version, and the replies iqCaller waits for); messages and
     // presences come through the 'stanza' event. Letting only IQs in saved ~16 % of CPU under
