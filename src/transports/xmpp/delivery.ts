@@ -115,6 +115,9 @@ interface Device {
   direct: boolean;
 }
 
+/** The cursor key of a user's roster device (see subscribed()). */
+const ROSTER_DEVICE = "roster";
+
 /** Confirmed messages remembered per device for late receipts. */
 const RECENT = 64;
 
@@ -156,7 +159,7 @@ export class XmppDelivery implements DeliverySink {
   /** What the component sees of a user (findPresence): "available" when a device is online
    * without `<show>`, "away" when every device has one, else "offline" (spec §3.3). */
   presenceOf(userId: string): "available" | "away" | "offline" {
-    const devices = [...(this.devices.get(userId)?.values() ?? [])].filter((d) => d.confirmed);
+    const devices = [...(this.devices.get(userId)?.values() ?? [])].filter((d) => d.confirmed && d.resource !== "");
     if (devices.length === 0) return "offline";
     return devices.some((d) => !d.away) ? "available" : "away";
   }
@@ -180,7 +183,7 @@ export class XmppDelivery implements DeliverySink {
    * receipts and chat states go: never to the bare JID, which the server would store). */
   onlineJids(userId: string): string[] {
     const out: string[] = [];
-    for (const d of this.devices.get(userId)?.values() ?? []) if (d.confirmed) out.push(d.jid);
+    for (const d of this.devices.get(userId)?.values() ?? []) if (d.confirmed && d.resource !== "") out.push(d.jid);
     return out;
   }
 
@@ -206,11 +209,51 @@ export class XmppDelivery implements DeliverySink {
     }
   }
 
+  // -------------------------------------------------------------------------------------------
+  // Roster contacts: a plain client that added <peer>@C but whose presence tlim never sees
+
+  /**
+   * A user subscribed to `<via>@C` (added it to the roster). Until tlim sees a device of that
+   * user (the client accepts tlim's subscription request, or sends presence to C), messages go to
+   * the user's bare JID as readable text: the server gives them to the online resources, or keeps
+   * them offline — the client gets them without any further step (docs/protocol.md "Plain XMPP
+   * clients"). Such a *roster device* counts a message as delivered after the grace period with no
+   * bounce; it is dropped for good as soon as a real device of the user shows up.
+   */
+  subscribed(userId: string, via: string): void {
+    const devices = this.devices.get(userId);
+    if (devices && [...devices.values()].some((d) => d.resource !== "")) return;
+    if (devices?.has("")) return;
+    const d = this.add(userId, "", via, false, true);
+    d.epoch = this.epoch;
+    this.remember(d);
+    if (this.online) this.startSync(d);
+  }
+
+  /** The user removed `<x>@C` from its roster: no more copies to its bare JID. */
+  unsubscribed(userId: string): void {
+    const devices = this.devices.get(userId);
+    const d = devices?.get("");
+    if (!d) return;
+    this.drop(d);
+    d.gone = true;
+    devices!.delete("");
+    if (devices!.size === 0) this.devices.delete(userId);
+    this.core.devices.gone(userId, "");
+  }
+
+  /** A real device of the user is online: the roster device is not needed any more. */
+  private retireRosterDevice(userId: string): void {
+    if (this.devices.get(userId)?.has("")) this.unsubscribed(userId);
+  }
+
   /** Sends one inbox entry to one device and records it in flight. */
   private send(d: Device, item: InboxItem, delayed: boolean): void {
     const m = item.message;
     const session = m.sessionId !== null;
-    const self = !session && m.msgFrom === item.userId && this.origins.get(`${m.msgFrom}\u0000${m.msgId}`) === d.resource;
+    // The device a 1:1 message came from has it; a roster device (the bare JID, which reaches
+    // every resource of the user) never gets the user's own messages back.
+    const self = !session && m.msgFrom === item.userId && (d.resource === "" || this.origins.get(`${m.msgFrom}\u0000${m.msgId}`) === d.resource);
     d.sentUpTo = item.inboxSeq;
     d.inFlight.push({ seq: item.inboxSeq, msgId: m.msgId, node: conversationNode(item), session, self });
     if (self) {
@@ -221,7 +264,9 @@ export class XmppDelivery implements DeliverySink {
     // A client written for the original plugin sees the message from the sender's address in the
     // users' domain, as the original delivered it (the server's tlim module rewrites `from`).
     const as = d.reported && !d.direct && d.speaksTlim ? `${m.msgFrom}@${this.domains.users}` : undefined;
-    this.link.sendRaw(deliveryStanza(this.domains, item, { to: d.jid, type: "chat", delayed, plain: !d.speaksTlim, as })).catch((err) => {
+    // A roster device is the bare JID: there the server's offline storage is the delivery.
+    const store = d.resource === "";
+    this.link.sendRaw(deliveryStanza(this.domains, item, { to: d.jid, type: "chat", delayed, plain: !d.speaksTlim, as, store })).catch((err) => {
       // The link is going down; the offline handler puts everything in flight back.
       this.log.debug({ err: (err as Error).message, user: d.userId }, "push not written");
     });
@@ -252,6 +297,7 @@ export class XmppDelivery implements DeliverySink {
       if (known.returned !== null && !known.syncing) this.startSync(known);
       return;
     }
+    this.retireRosterDevice(userId);
     d.confirmed = true;
     d.away = p.away;
     if (!p.reported || d.via === "") d.via = p.via;
@@ -305,9 +351,10 @@ export class XmppDelivery implements DeliverySink {
   private add(userId: string, resource: string, via: string, away: boolean, confirmed: boolean): Device {
     let devices = this.devices.get(userId);
     if (!devices) this.devices.set(userId, (devices = new Map()));
+    const bare = resource === "";
     const d: Device = {
-      userId, resource, key: deviceKeyOf(resource), jid: `${userId}@${this.domains.users}/${resource}`, via, away, confirmed,
-      syncing: false, waiting: [], sentUpTo: 0, inFlight: [], returned: null, acks: false, answersPings: false, noPing: false,
+      userId, resource, key: bare ? ROSTER_DEVICE : deviceKeyOf(resource), jid: bare ? `${userId}@${this.domains.users}` : `${userId}@${this.domains.users}/${resource}`, via, away, confirmed,
+      syncing: false, waiting: [], sentUpTo: 0, inFlight: [], returned: null, acks: false, answersPings: false, noPing: bare,
       barrier: null, barrierTimer: null, epoch: this.epoch, gone: false, reannounced: 0, recent: new Map(),
       speaksTlim: deviceClassOf(resource) !== "other", reported: false, direct: false,
     };
@@ -363,6 +410,13 @@ export class XmppDelivery implements DeliverySink {
     for (const devices of this.devices.values()) {
       for (const d of devices.values()) {
         if (d.confirmed) continue;
+        if (d.resource === "") {
+          // A roster device is the user's bare JID: the server decides; nothing to ask.
+          d.confirmed = true;
+          d.epoch = this.epoch;
+          this.startSync(d);
+          continue;
+        }
         probes.add(`${d.via}\u0000${d.userId}`);
         void this.ask(d, this.epoch);
       }

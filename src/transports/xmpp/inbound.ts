@@ -228,12 +228,16 @@ export class XmppInbound {
           presence({ from: to, to: userBare }),
           presence({ from: to, to: userBare, type: "subscribe" }),
         );
+        // Until its presence reaches tlim (the client accepts the request above), the user gets
+        // its messages at its bare JID (delivery.ts "Roster contacts").
+        this.delivery.subscribed(from.local, tryAddressId(parseJid(to).local) ?? "");
         return;
       case "probe":
         void this.sendAll(presence({ from: to, to: userBare }));
         return;
       case "unsubscribe":
         void this.sendAll(presence({ from: to, to: userBare, type: "unsubscribed" }));
+        this.delivery.unsubscribed(from.local);
         return;
       default:
         return;

@@ -82,7 +82,7 @@ function envelopeXmlText(m: StoredMessage): string {
 export function deliveryStanza(
   d: Domains,
   item: InboxItem,
-  opts: { to: string; type: "chat" | "headline"; delayed: boolean; plain?: boolean; as?: string },
+  opts: { to: string; type: "chat" | "headline"; delayed: boolean; plain?: boolean; as?: string; store?: boolean },
 ): string {
   const m = item.message;
   const own = m.msgFrom === item.userId && m.sessionId === null;
@@ -94,7 +94,9 @@ export function deliveryStanza(
     (own ? "<subject>ASYNC</subject>" : "");
   // `as`: the address the server's tlim module gives the stanza (docs/servers.md).
   const address = opts.as ? `<address xmlns="${NS.route}" from="${escapeXml(opts.as)}"/>` : "";
-  const tail = `<request xmlns="${NS.receipts}"/><no-store xmlns="${NS.hints}"/>${delay}${address}</message>`;
+  // `store`: the server may keep it offline (a push to a bare JID, where that is the delivery).
+  const hint = opts.store ? "" : `<no-store xmlns="${NS.hints}"/>`;
+  const tail = `<request xmlns="${NS.receipts}"/>${hint}${delay}${address}</message>`;
   if (!opts.plain) return `${head}<body>${envelopeXmlText(m)}</body>${tail}`;
   // A device that does not speak tlim: a readable body, the envelope in a XEP-0335 container.
   return `${head}${plainBody(m)}<json xmlns="${NS.json}">${envelopeXmlText(m)}</json>${tail}`;
