@@ -319,6 +319,39 @@ describe.each(DB_KINDS)(onServer("the tlim protocol on %s"), (kind) => {
       expect((await tlim.api("findChatHistory", { user_id: a, session_id: b })).total).toBe(1);
     });
 
+    it("forwards a receipt to the peer's online devices only, typed, with <no-store/>: an offline peer's server keeps nothing to replay; receipts to system messages go nowhere", async () => {
+      const [a, b] = [fresh(), fresh()];
+      const alice = await login(a);
+      const bob = await login(b);
+      await settle();
+      const env = envelope({ msg_from: a, msg_to: b, msg_type: "MTT-000", body: [{ text: "read me" }] });
+      await sendStored(alice, `${b}@${C}`, env);
+      await bob.waitFor(isMessageWithId(env.msg_id));
+      await bob.send(xml("message", { to: `${a}@${C}` }, xml("received", { xmlns: "urn:xmpp:receipts", id: env.msg_id })));
+      const receipt = await alice.waitFor((el) => el.getChild("received", "urn:xmpp:receipts")?.attrs.id === env.msg_id);
+      expect(receipt.attrs).toMatchObject({ from: `${b}@${C}`, type: "chat", to: alice.jid });
+      expect(receipt.getChild("no-store", "urn:xmpp:hints")).toBeDefined();
+
+      // alice offline: bob's next receipt is not sent at all (it would be stored and replayed).
+      const second = envelope({ msg_from: a, msg_to: b, msg_type: "MTT-000", body: [{ text: "and me" }] });
+      await sendStored(alice, `${b}@${C}`, second);
+      await bob.waitFor(isMessageWithId(second.msg_id));
+      await alice.stop();
+      await settle();
+      await bob.send(xml("message", { to: `${a}@${C}` }, xml("received", { xmlns: "urn:xmpp:receipts", id: second.msg_id })));
+      await settle();
+      const again = await login(a);
+      await sleep(500);
+      expect(again.messages().filter((el) => el.getChild("received", "urn:xmpp:receipts") !== undefined)).toEqual([]);
+
+      // A system message's receipt: the "sender" is the server user, which has no account.
+      await tlim.api("systemMessage", { msgTo: b, params: JSON.stringify([{ title: "t" }]) });
+      const sys = await bob.waitFor((el) => envelopeOf(el)?.msg_type === "MTB-100");
+      await bob.send(xml("message", { to: `admin@${C}` }, xml("received", { xmlns: "urn:xmpp:receipts", id: sys.attrs.id })));
+      await settle();
+      expect(bob.messages().filter((el) => el.attrs.type === "error")).toEqual([]);
+    });
+
     it("forwards XEP-0333 chat markers without a body, never bouncing them", async () => {
       const [a, b] = [fresh(), fresh()];
       const alice = await login(a);
