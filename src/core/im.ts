@@ -152,7 +152,7 @@ export class ImCore {
       // built itself (cheap on valid ids), so nothing unchecked reaches the store or a socket.
       const env = checkEnvelopeIds(inbound.envelope);
       const sender = senderId(inbound.sender.userId);
-      // DESIGN §2: msg_from must be the sender (the original trusted it: spoofing).
+      // msg_from must be the sender (docs/protocol.md; the original trusted it: spoofing).
       if (env.msg_from === "") env.msg_from = sender;
       if (env.msg_from !== sender) throw ImError.forbidden(`msg_from '${env.msg_from}' does not match the sender '${sender}'`);
       const cls = msgClassOf(env.msg_type);

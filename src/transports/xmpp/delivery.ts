@@ -1,4 +1,4 @@
-// XMPP delivery (DESIGN §3, docs/protocol.md "Devices"): every stored message reaches every online
+// XMPP delivery (docs/protocol.md "Devices"): every stored message reaches every online
 // device at least once, in inbox order, and a device's cursor moves only when the device is known
 // to have what was sent — never because bytes reached tlim's socket.
 //
