@@ -265,7 +265,7 @@ export class ImCore {
   // ---- sessions and history (HTTP API) ----
 
   /**
-   * Creates a session with its members; the owner is always a member (spec §5.2 fixed), unless
+   * Creates a session with its members; the owner is always a member (docs/protocol.md; the original could leave it out), unless
    * `ownerIsMember` is false (a session the system owns, e.g. a J-IM default group). `sessionId`
    * (validated and folded by the caller) replaces the generated UUID; when a session with that id
    * exists already (dissolved ones included), or another caller creates it at the same time,

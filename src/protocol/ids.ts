@@ -11,7 +11,7 @@
 //    attributes, so nothing that XML 1.0 cannot carry may be in them.
 // A refusal names the field and the rule, never the raw value (which may be unprintable).
 
-/** Longest id in characters (spec §4: every id column is 64 characters). */
+/** Longest id in characters (docs/protocol.md: every id column is 64 characters). */
 export const MAX_ID_CHARS = 64;
 
 /**

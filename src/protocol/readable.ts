@@ -1,6 +1,6 @@
 // What a plain XMPP client (one that does not speak the tlim envelope) shows for a stored message:
 // one readable line per body element (docs/protocol.md "Plain XMPP clients"). The wording of the
-// non-text kinds follows the original's notification texts (spec §2.7) with an English gloss.
+// non-text kinds follows the original's notification texts (docs/protocol.md) with an English gloss.
 // Pure: no I/O. Null: the message has nothing to show (a read receipt).
 
 export interface ReadableSource {

@@ -38,7 +38,7 @@ export function messageColumns(env: Envelope, msgTo: string) {
   };
 }
 
-/** Every body element's `msg_id` (receipts and revokes handle each one, spec §1.2), validated
+/** Every body element's `msg_id` (receipts and revokes handle each one, docs/protocol.md), validated
  * as message ids (docs/reliability.md "Identifiers"). */
 export function bodyMsgIds(env: Envelope): string[] {
   const ids = env.body.map((item, i) => {

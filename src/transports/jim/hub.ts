@@ -90,7 +90,7 @@ export class JimHub {
 /** The user as join notices show it (directory.ts `card`, with status and terminal). */
 export type GroupCard = Record<string, unknown> & { userId: string; nick: string; status: string; terminal?: string; avatar?: string };
 
-/** The exit notice's user: the join notice's card, offline, without a terminal (spec §2.10). */
+/** The exit notice's user: the join notice's card, offline, without a terminal (docs/jim-gateway.md). */
 function exitCard(userId: string, card: GroupCard | undefined): Record<string, unknown> & { userId: string } {
   if (card === undefined) return { userId, nick: userId, status: "offline" };
   const { terminal: _terminal, ...rest } = card;

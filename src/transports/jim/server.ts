@@ -47,7 +47,7 @@ export interface JimServerOptions {
 
 /** What the sweep needs of a socket (a TcpConnection or WsConnection is its own entry). */
 interface Tracked {
-  /** When it last received something (heartbeat, spec §4.4). */
+  /** When it last received something (heartbeat, docs/jim-gateway.md). */
   lastRx: number;
   /** Closed at this time (ms) unless logged in by then; 0 = no deadline (plain HTTP). */
   loginBy: number;
@@ -227,7 +227,7 @@ export class JimServer {
   }
 
   /**
-   * `?username=&password=` / `?token=` on the upgrade URL logs in at once (spec §1.3, demo hook).
+   * `?username=&password=` / `?token=` on the upgrade URL logs in at once (docs/jim-gateway.md, demo hook).
    * The same login as command 5: it counts against the source address (the socket's, never a
    * header's) and the user's failure limit.
    */

@@ -14,7 +14,7 @@ function destroy(socket: Socket): void {
 }
 
 export class TcpConnection extends JimConnection implements FrameSink {
-  /** When it last received something (heartbeat timeout, spec §4.4). */
+  /** When it last received something (heartbeat timeout, docs/jim-gateway.md). */
   lastRx = Date.now();
   /** Closed at this time (ms) unless logged in by then; 0 = no deadline (server.ts sweep). */
   loginBy = 0;

@@ -4,7 +4,7 @@ import type { WebSocket } from "ws";
 import { JimConnection, type ConnectionHost, type Protocol } from "./connection.js";
 
 export class WsConnection extends JimConnection {
-  /** When it last received something (heartbeat timeout, spec §4.4; set by server.ts). */
+  /** When it last received something (heartbeat timeout, docs/jim-gateway.md; set by server.ts). */
   lastRx = Date.now();
   /** Closed at this time (ms) unless logged in by then; 0 = no deadline (server.ts sweep). */
   loginBy = 0;

@@ -135,7 +135,7 @@ export class XmppDelivery implements DeliverySink {
   readonly name = "xmpp";
   private readonly devices = new Map<string, Map<string, Device>>();
   /** The device a 1:1 message came from (`from\0msg_id` → resource): its own copy is not sent
-   * back there (it has it), only to the sender's other devices (spec §1.5 ASYNC copies). */
+   * back there (it has it), only to the sender's other devices (docs/protocol.md, the sender's own copies). */
   private readonly origins = new Map<string, string>();
   private epoch = 0;
   private online = false;

@@ -150,7 +150,7 @@ export class XmppInbound {
 
   /**
    * A body that is not JSON comes from a plain XMPP client: it becomes MTT-000 text to <peer>@C,
-   * or MTS-000 to <session_id>@C when that session exists (DESIGN §2).
+   * or MTS-000 to <session_id>@C when that session exists (docs/protocol.md).
    */
   private async plainEnvelope(el: Element, text: string, from: Jid, node: string | null): Promise<Envelope> {
     if (node === null) throw ImError.bodyInvalid("plain text must be addressed to <peer>@component or <session_id>@component");
