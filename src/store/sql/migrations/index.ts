@@ -21,3 +21,6 @@ const SETS: Record<DbKind, MigrationClass[]> = {
 export function migrationsFor(kind: DbKind): MigrationClass[] {
   return [...SETS[kind]];
 }
+
+/** Every database kind that has a migration set (scripts/gen-sql.ts writes one sql/ file each). */
+export const MIGRATION_KINDS = Object.keys(SETS) as DbKind[];
