@@ -409,7 +409,7 @@ async function seededCore(): Promise<{ core: ImCore; store: MemoryStore }> {
   const store = new MemoryStore();
   const core = new ImCore(store, { maxTextChars: 3000, revokeWindowS: 120, writeBatchMax: 100, syncPageSize: 50 }, silent);
   const now = "1700000000000";
-  await core.putUsers([{ userId: "alice", userName: "Alice" }, { userId: "bob" }, { userId: "carol" }]);
+  await core.directory.put([{ userId: "alice", userName: "Alice" }, { userId: "bob" }, { userId: "carol" }]);
   for (const [sid, members] of [["s1", ["alice", "bob"]], ["s2", ["alice", "carol"]]] as const) {
     await store.sessionCreate(
       { sessionId: sid, sessionType: 1, sessionName: sid, sessionUser: "alice", sessionPic: null, sessionValid: 0, sessionCreateTime: now, sessionModifyTime: null, sessionDeleteTime: null },
@@ -420,7 +420,7 @@ async function seededCore(): Promise<{ core: ImCore; store: MemoryStore }> {
     core.submit({ sender: { userId: from, resource: "r" }, addressedNode: null, envelope: decodeEnvelope(JSON.stringify({ msg_time: now, ...env })) });
   await send("alice", { msg_id: "m1", msg_to: "bob", msg_type: "MTT-000", body: [{ text: "hi" }] });
   await send("bob", { msg_id: "m2", msg_to: "s1", msg_type: "MTS-000", body: [{ session_id: "s1", text: "hello" }] });
-  await core.business("MTB-100", "alice", '[{"text":"notice"}]');
+  await core.messaging.business("MTB-100", "alice", '[{"text":"notice"}]');
   return { core, store };
 }
 

@@ -143,7 +143,7 @@ describe.each(DB_KINDS)(onServer("hostile input on %s"), (kind) => {
     const alice = await login(a);
     const bob = await login(b);
     await sleep(150);
-    const sessionId = (await tlim.core.createSession({ sessionType: 0, owner: a, members: [{ userId: a }, { userId: b }] })).session.sessionId;
+    const sessionId = (await tlim.core.sessions.create({ sessionType: 0, owner: a, members: [{ userId: a }, { userId: b }] })).session.sessionId;
     const post = (c: TestClient, from: string, msgType: string, body: unknown, msgId: string) => {
       const s = tlimMessage(`${sessionId}@${C}`, envelope({ msg_id: msgId, msg_from: from, msg_to: sessionId, msg_type: msgType, body }));
       return c.send(s).then(() => c.waitFor(isReceiptFor(s.attrs.id as string), 5000));

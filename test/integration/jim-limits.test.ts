@@ -236,7 +236,7 @@ describe(onServer("J-IM login deadline, login limits and ids on sqlite"), () => 
     expect((await c.next(18)).json.code).toBe(10004);
     // Still open, and a good chat (to a differently cased id) goes through.
     expect(await chat({ chatType: 2, to: v.toUpperCase(), id: "ok-1" })).toMatchObject({ code: 10001 });
-    expect((await tlim.core.chatHistory(u, v, 0, 10)).items.map((m) => m.msgTo)).toEqual([v]);
+    expect((await tlim.core.messaging.chatHistory(u, v, 0, 10)).items.map((m) => m.msgTo)).toEqual([v]);
 
     const online = await http(`/api/user/online?userid=${encodeURIComponent("a b")}`);
     expect(online).toMatchObject({ code: 10020, data: { error: "error-000" } });

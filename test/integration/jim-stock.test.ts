@@ -93,15 +93,15 @@ describe.each(DB_KINDS)(onServer("stock J-IM clients on %s"), (kind) => {
 
   it("default group 100: concurrent first logins create it once and join everyone; a post reaches the page, the others and an XMPP member", async () => {
     const [a, b, c, x] = [fresh(), fresh(), fresh(), fresh()];
-    expect(await tlim.core.store.sessionGet("100")).toBeNull();
+    expect(await tlim.store.sessionGet("100")).toBeNull();
     const [pa, pb, pc] = await Promise.all([stockPage(a), stockPage(b), stockPage(c)]);
     for (const [page, user] of [[pa, a], [pb, b], [pc, c]] as const) {
       expect((await joinOf(page, "100", user)).json).toMatchObject({ code: 10011, command: 9, user: { userId: user, status: "online", terminal: "ws" } });
     }
-    const s = await tlim.core.store.sessionGet("100");
+    const s = await tlim.store.sessionGet("100");
     expect(s).toMatchObject({ sessionId: "100", sessionName: "100", sessionUser: "admin", sessionValid: 0, sessionType: 0 });
-    expect((await tlim.core.store.sessionMembers("100")).map((m) => m.userId).sort()).toEqual([a, b, c].sort());
-    expect((await tlim.core.store.sessionsOf(a, 0)).filter((x) => x.sessionId === "100")).toHaveLength(1);
+    expect((await tlim.store.sessionMembers("100")).map((m) => m.userId).sort()).toEqual([a, b, c].sort());
+    expect((await tlim.store.sessionsOf(a, 0)).filter((x) => x.sessionId === "100")).toHaveLength(1);
 
     // A later page gets its own join notice; the ones already there get it too.
     const d = fresh();
@@ -142,7 +142,7 @@ describe.each(DB_KINDS)(onServer("stock J-IM clients on %s"), (kind) => {
     await tlim.api("modifySession", { session_id: "100", subscribers: JSON.stringify([{ user_id: u, type: "del" }]) });
     const again = await stockPage(u);
     await joinOf(again, "100", u);
-    expect((await tlim.core.store.sessionMembers("100")).some((m) => m.userId === u)).toBe(true);
+    expect((await tlim.store.sessionMembers("100")).some((m) => m.userId === u)).toBe(true);
 
     expect((await tlim.api("switchSession", { session_id: "100", session_valid: "1" })).result).toBe("ok");
     try {
@@ -150,7 +150,7 @@ describe.each(DB_KINDS)(onServer("stock J-IM clients on %s"), (kind) => {
       const page = await stockPage(v);
       await sleep(200);
       expect(page.received.filter((p) => p.command === 9)).toHaveLength(0);
-      expect((await tlim.core.store.sessionMembers("100")).some((m) => m.userId === v)).toBe(false);
+      expect((await tlim.store.sessionMembers("100")).some((m) => m.userId === v)).toBe(false);
     } finally {
       await tlim.api("switchSession", { session_id: "100", session_valid: "0" });
     }
@@ -160,7 +160,7 @@ describe.each(DB_KINDS)(onServer("stock J-IM clients on %s"), (kind) => {
     const [p, q] = [fresh(), fresh()];
     const pic = "https://img.example/p.png";
     expect((await tlim.api("addUser", { userList: JSON.stringify([{ user_id: p, user_name: "Pat", pic_url: pic }]) })).result).toBe("ok");
-    const sid = (await tlim.core.createSession({ sessionType: 0, owner: p, members: [{ userId: q }] })).session.sessionId;
+    const sid = (await tlim.core.sessions.create({ sessionType: 0, owner: p, members: [{ userId: q }] })).session.sessionId;
 
     const qc = await tcpAs(q);
     expect((qc.received.find((x) => x.command === 6)!.json.user)).toMatchObject({ userId: q, nick: q, avatar: DEFAULT_AVATAR });
@@ -226,7 +226,7 @@ describe.each(DB_KINDS)(onServer("stock J-IM clients on %s"), (kind) => {
     const results = await Promise.all([1, 2, 3, 4].map(() => add({ session_id: "race-1" })));
     expect(results.filter((x) => x.result === "ok")).toHaveLength(1);
     expect(results.filter((x) => x.result === "error-016")).toHaveLength(3);
-    expect((await tlim.core.store.sessionMembers("race-1")).map((m) => m.userId).sort()).toEqual([a, b].sort());
+    expect((await tlim.store.sessionMembers("race-1")).map((m) => m.userId).sort()).toEqual([a, b].sort());
 
     // A J-IM member posts to the chosen id like to any session.
     const bc = await tcpAs(b);

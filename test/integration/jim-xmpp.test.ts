@@ -39,7 +39,7 @@ describe.each(DB_KINDS)(onServer("J-IM <-> XMPP through the XMPP server on %s"),
     return c;
   };
   const session = async (owner: string, members: string[]) =>
-    (await tlim.core.createSession({ sessionType: 0, owner, members: members.map((userId) => ({ userId })) })).session.sessionId;
+    (await tlim.core.sessions.create({ sessionType: 0, owner, members: members.map((userId) => ({ userId })) })).session.sessionId;
 
   beforeAll(async () => {
     prosody = await startXmppServer({ users: USERS.map((u) => [u, PW] as [string, string]) });
@@ -65,7 +65,7 @@ describe.each(DB_KINDS)(onServer("J-IM <-> XMPP through the XMPP server on %s"),
     const got = await bob.waitFor(isMessageWithId("jim-1"));
     expect(got.attrs.from).toBe(`${a}@${C}`);
     expect(envelopeOf(got)).toMatchObject({ msg_from: a, msg_to: b, msg_type: "MTT-000", msg_time: "1588291200000", body: [{ text: "hello from J-IM" }] });
-    const h = await tlim.core.chatHistory(a, b, 0, 10);
+    const h = await tlim.core.messaging.chatHistory(a, b, 0, 10);
     expect(h.items.map((m) => m.msgId)).toEqual(["jim-1"]);
   });
 
@@ -112,7 +112,7 @@ describe.each(DB_KINDS)(onServer("J-IM <-> XMPP through the XMPP server on %s"),
     }
     await sleep(200);
     expect(bob.messages().filter(isMessageWithId("spoof-1"))).toHaveLength(0);
-    expect((await tlim.core.chatHistory(a, b, 0, 10)).total).toBe(0);
+    expect((await tlim.core.messaging.chatHistory(a, b, 0, 10)).total).toBe(0);
   });
 
   it("answers 10001 for an offline private target, keeps it, and serves it as offline (19 type 0) without destroying it", async () => {
@@ -170,14 +170,14 @@ describe.each(DB_KINDS)(onServer("J-IM <-> XMPP through the XMPP server on %s"),
     expect((await carol.next(20)).json.code).toBe(10015);
   });
 
-  it("history: ascending, offset/count and beginTime/endTime as in spec §2.15", async () => {
+  it("history: ascending, offset/count and beginTime/endTime as docs/jim-gateway.md (Offline and history) says", async () => {
     const [a, b] = [fresh(), fresh()];
     const alice = await jim(a);
     for (let i = 0; i < 6; i++) {
       alice.send(11, { to: b, chatType: 2, content: `h${i}` });
       await alice.next(12);
     }
-    const all = (await tlim.core.chatHistory(a, b, 0, 10)).items.reverse();
+    const all = (await tlim.core.messaging.chatHistory(a, b, 0, 10)).items.reverse();
     alice.send(19, { userId: a, fromUserId: b, type: 1, offset: 1, count: 2 });
     expect((await alice.next(20)).json.data.friends[b].map((m: any) => m.content)).toEqual(["h1", "h2"]);
     alice.send(19, { userId: a, fromUserId: b, type: 1, offset: 5, count: 10 });
@@ -274,7 +274,7 @@ describe.each(DB_KINDS)(onServer("J-IM <-> XMPP through the XMPP server on %s"),
     expect((await carol.next(16)).json).toMatchObject({ code: 10002, data: { error: "error-011" } });
     alice.send(15, { id: "nope", chatType: 2, to: b });
     expect((await alice.next(16)).json).toMatchObject({ code: 10002, data: { error: "error-017" } });
-    expect((await tlim.core.chatHistory(a, b, 0, 10)).items.map((m) => m.msgId)).not.toContain("rc-1");
+    expect((await tlim.core.messaging.chatHistory(a, b, 0, 10)).items.map((m) => m.msgId)).not.toContain("rc-1");
   });
 
   it("get user (17 -> 18): own record with groups and members filtered by status; bad type 10004", async () => {

@@ -127,7 +127,7 @@ describe.each(XMPP_SERVER_KINDS)("the original plugin's clients through %s with 
 
     it("session messages to <session_id>@D and to undefined@D, routed by body[0].session_id", async () => {
       const [a, b, c] = [fresh(), fresh(), fresh()];
-      const sessionId = (await tlim.core.createSession({ sessionType: 0, owner: a, members: [{ userId: a }, { userId: b }, { userId: c }] })).session.sessionId;
+      const sessionId = (await tlim.core.sessions.create({ sessionType: 0, owner: a, members: [{ userId: a }, { userId: b }, { userId: c }] })).session.sessionId;
       const alice = await original(a);
       const bob = await original(b);
       const carol = await original(c);

@@ -363,7 +363,7 @@ describe("ImCore.submit", () => {
 
   it("needs membership for session posts, and an existing session", async () => {
     const { core, pushed } = makeCore();
-    const { session } = await core.createSession({ sessionType: 0, owner: "a", members: [{ userId: "b" }] });
+    const { session } = await core.sessions.create({ sessionType: 0, owner: "a", members: [{ userId: "b" }] });
     const sid = session.sessionId;
     const r = await core.submit(inbound("b", { msg_from: "b", msg_to: sid, msg_type: "MTS-000", body: [{ session_id: sid, text: "x" }] }));
     expect(r.kind).toBe("stored");

@@ -23,10 +23,12 @@ describe("the HTTP app over a stub core", () => {
     return stored;
   };
   const stub = {
-    business: write("business"),
-    dissolveSession: write("dissolveSession"),
-    revokeMessage: async (...args: unknown[]) => ({ target: await write("revokeMessage")(...args), notice: null }),
-    offline: async (...args: unknown[]) => (calls.push(["offline", ...args]), []),
+    messaging: {
+      business: write("business"),
+      revoke: async (...args: unknown[]) => ({ target: await write("revokeMessage")(...args), notice: null }),
+      offline: async (...args: unknown[]) => (calls.push(["offline", ...args]), []),
+    },
+    sessions: { dissolve: write("dissolveSession") },
     cursors: { all: async () => ({}) },
   } as unknown as ImCore;
 

@@ -30,17 +30,17 @@ describe("TLIM_JIM_DEFAULT_GROUPS", () => {
 describe("createSession with a session id", () => {
   it("uses the id, refuses a taken one (error-016) also when two creates race", async () => {
     const core = makeCore();
-    const { session } = await core.createSession({ sessionId: "team-7", sessionType: 0, owner: "a", members: [{ userId: "b" }] });
+    const { session } = await core.sessions.create({ sessionId: "team-7", sessionType: 0, owner: "a", members: [{ userId: "b" }] });
     expect(session.sessionId).toBe("team-7");
-    await expect(core.createSession({ sessionId: "team-7", sessionType: 0, owner: "c", members: [] })).rejects.toMatchObject({ code: "error-016" });
-    const race = await Promise.allSettled([1, 2, 3].map((i) => core.createSession({ sessionId: "race", sessionType: 0, owner: `u${i}`, members: [] })));
+    await expect(core.sessions.create({ sessionId: "team-7", sessionType: 0, owner: "c", members: [] })).rejects.toMatchObject({ code: "error-016" });
+    const race = await Promise.allSettled([1, 2, 3].map((i) => core.sessions.create({ sessionId: "race", sessionType: 0, owner: `u${i}`, members: [] })));
     expect(race.filter((r) => r.status === "fulfilled")).toHaveLength(1);
     for (const r of race) if (r.status === "rejected") expect(r.reason).toBeInstanceOf(ImError);
   });
 
   it("can leave the owner out of the members and name the session", async () => {
     const core = makeCore();
-    const { session, members } = await core.createSession({ sessionId: "100", sessionName: "100", sessionType: 0, owner: "admin", ownerIsMember: false, members: [{ userId: "a" }] });
+    const { session, members } = await core.sessions.create({ sessionId: "100", sessionName: "100", sessionType: 0, owner: "admin", ownerIsMember: false, members: [{ userId: "a" }] });
     expect(session).toMatchObject({ sessionName: "100", sessionUser: "admin" });
     expect(members.map((m) => m.userId)).toEqual(["a"]);
   });
@@ -48,16 +48,17 @@ describe("createSession with a session id", () => {
 
 describe("DefaultGroups.join", () => {
   it("concurrent first logins create the group once and make everyone a member", async () => {
-    const core = makeCore();
+    const store = new MemoryStore();
+    const core = makeCore(store);
     const groups = new DefaultGroups(core, ["100", "lobby"], silent);
     const joined = await Promise.all(["a", "b", "c", "d"].map((u) => groups.join(u, [])));
     for (const j of joined) expect(j.map((s) => s.sessionId)).toEqual(["100", "lobby"]);
     for (const id of ["100", "lobby"]) {
-      expect(await core.store.sessionGet(id)).toMatchObject({ sessionUser: "admin", sessionValid: 0, sessionType: 0 });
-      expect((await core.store.sessionMembers(id)).map((m) => m.userId).sort()).toEqual(["a", "b", "c", "d"]);
+      expect(await store.sessionGet(id)).toMatchObject({ sessionUser: "admin", sessionValid: 0, sessionType: 0 });
+      expect((await store.sessionMembers(id)).map((m) => m.userId).sort()).toEqual(["a", "b", "c", "d"]);
     }
     // A member already in (its open sessions given) costs nothing and joins nothing again.
-    const have = await core.store.sessionsOf("a", 0);
+    const have = await store.sessionsOf("a", 0);
     expect(await groups.join("a", have)).toEqual([]);
   });
 
@@ -66,7 +67,7 @@ describe("DefaultGroups.join", () => {
     const core = makeCore(store);
     const groups = new DefaultGroups(core, ["100"], silent);
     await groups.join("a", []);
-    await core.updateSession("100", { sessionValid: 1 });
+    await core.sessions.update("100", { sessionValid: 1 });
     expect(await groups.join("b", [])).toEqual([]);
     expect((await store.sessionMembers("100")).map((m) => m.userId)).toEqual(["a"]);
     await store.close();

@@ -1,4 +1,4 @@
-// The file service (spec §3.5), which the original left to an external application server, under
+// The file service (docs/http-api.md "Files"), which the original left to an external application server, under
 // /plugins/tlim/: multipart upload (size-limited, content type recorded) and download by file id.
 // The bytes live in TLIM_FILE_DIR under the file id, which tlim makes itself (32 hex digits) and
 // checks before any file-system call: a request can never name another path.
@@ -16,7 +16,7 @@ export interface FileOptions {
   maxBytes: number;
 }
 
-/** The upload variants and what each answers (spec §3.5). */
+/** The upload variants and what each answers (docs/http-api.md "Files"). */
 const UPLOADS = {
   uploadForFileId: (id: string) => ({ text: id }),
   uploadForJsonFileId: (id: string) => ({ json: { fileId: id } }),
@@ -92,7 +92,7 @@ export function fileHandlers(core: ImCore, opts: FileOptions): Record<string, Re
       file = await receive(req, res);
       const p = paramsOf(req);
       const name = cleanName(file.originalname);
-      await core.store.fileAdd({
+      await core.files.add({
         fileId: file.filename,
         fileName: name,
         contentType: cleanType(file.mimetype),
@@ -115,7 +115,7 @@ export function fileHandlers(core: ImCore, opts: FileOptions): Record<string, Re
       const p = paramsOf(req);
       const fileId = text(p, "fileId", { max: 64 }) || text(p, "file_id", { max: 64 });
       if (fileId === "") throw ImError.badParam("fileId is empty");
-      const meta = FILE_ID.test(fileId) ? await core.store.fileGet(fileId) : null;
+      const meta = FILE_ID.test(fileId) ? await core.files.get(fileId) : null;
       if (!meta) throw ImError.recordNotFound(`file '${fileId.slice(0, 64)}' does not exist`);
       const name = cleanName(text(p, "fileName", { max: 1024 }) || meta.fileName);
       res.setHeader("Content-Type", meta.contentType);

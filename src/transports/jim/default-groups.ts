@@ -45,10 +45,10 @@ export class DefaultGroups {
   }
 
   private async joinOne(userId: string, id: string): Promise<Session | null> {
-    let session = await this.core.store.sessionGet(id);
+    let session = await this.core.sessions.get(id);
     if (session === null) {
       try {
-        const created = await this.core.createSession({
+        const created = await this.core.sessions.create({
           sessionId: id, sessionName: id, sessionType: 0, owner: SERVER_USER, ownerIsMember: false, members: [{ userId }],
         });
         this.log.info({ group: id, user: userId }, "j-im default group created");
@@ -56,7 +56,7 @@ export class DefaultGroups {
       } catch (err) {
         // Another login created it first (createSession says "taken"): join that one.
         if (!(err instanceof ImError)) throw err;
-        session = await this.core.store.sessionGet(id);
+        session = await this.core.sessions.get(id);
         if (session === null) throw err;
       }
     }
@@ -64,7 +64,7 @@ export class DefaultGroups {
       this.log.debug({ group: id, user: userId }, "j-im default group is closed or dissolved: not joined");
       return null;
     }
-    await this.core.modifySession(id, { add: [{ userId }], remove: [] });
+    await this.core.sessions.modify(id, { add: [{ userId }], remove: [] });
     return session;
   }
 }

@@ -1,4 +1,5 @@
-// Users, groups and friends as J-IM shows them (spec §2.3, §2.14), read from tlim: a J-IM group
+// Users, groups and friends as J-IM shows them (docs/jim-gateway.md "Get user (17 → 18)",
+// "Avatars and nicks"), read from tlim: a J-IM group
 // is a tlim session (its members are the authority), friends are the user's 1:1 peers, nick
 // and avatar come from tlim's users table. Presence is J-IM connections plus XMPP presence.
 // Every user and group has an `avatar` (stock pages render `<img src=…>` with it): the users
@@ -9,7 +10,7 @@ import type { Dialect } from "../../protocol/jim-mapping.js";
 import type { Member, Session } from "../../store/types.js";
 import { userOf, type JimHub } from "./hub.js";
 
-/** UserStatusType of get-user (spec §2.4): 0 online, 1 offline, 2 all. */
+/** UserStatusType of get-user (docs/jim-gateway.md "Get user (17 → 18)"): 0 online, 1 offline, 2 all. */
 export type StatusFilter = 0 | 1 | 2;
 
 export interface UserCard {
@@ -48,7 +49,7 @@ export class JimDirectory {
 
   /** Cards for users, with names from tlim's users table (else the given nick, else the id). */
   async cards(userIds: string[], nicks = new Map<string, string>()): Promise<UserCard[]> {
-    const users = await this.safe(() => this.core.store.usersGet(userIds), []);
+    const users = await this.safe(() => this.core.directory.users(userIds), []);
     const byId = new Map(users.map((u) => [u.userId, u]));
     return userIds.map((id) => {
       const u = byId.get(id);
@@ -65,18 +66,18 @@ export class JimDirectory {
 
   /** The open sessions the user is a member of (J-IM groups). */
   groupsOf(userId: string): Promise<Session[]> {
-    return this.safe(() => this.core.store.sessionsOf(userId, 0), []);
+    return this.safe(() => this.core.sessions.ofUser(userId, 0), []);
   }
 
   /** The full User of get-user (17): friends and groups with members filtered by status. */
   async userRecord(userId: string, terminal: string, filter: StatusFilter, dialect: Dialect): Promise<Record<string, unknown>> {
     const me = { ...(await this.card(userId)), status: "online", terminal };
     const keep = (c: UserCard) => filter === 2 || (filter === 0) === (c.status === "online");
-    const peers = await this.safe(() => this.core.store.chatsOf(userId), []);
+    const peers = await this.safe(() => this.core.messaging.chatsOf(userId), []);
     const friends = (await this.cards(peers.map((p) => p.peerId))).filter(keep);
     const groups = [];
     for (const s of await this.groupsOf(userId)) {
-      const members: Member[] = await this.safe(() => this.core.store.sessionMembers(s.sessionId), []);
+      const members: Member[] = await this.safe(() => this.core.sessions.members(s.sessionId), []);
       const cards = await this.cards(members.map((m) => m.userId), new Map(members.map((m) => [m.userId, m.userName])));
       groups.push(groupOf(s, cards.filter(keep).map((c) => userOf(c, dialect)), dialect, this.defaultAvatar));
     }

@@ -94,7 +94,7 @@ export class XmppInbound {
       void this.onBodyless(el, from, node).catch((err) => this.crashed(el, err));
       return;
     }
-    if (el.getChildText("subject") === "ASYNC") return; // loop guard (spec §1.1)
+    if (el.getChildText("subject") === "ASYNC") return; // loop guard: a copy tlim sent (docs/protocol.md "Addressing")
     const text = bodyEl.text();
     if (text.length > this.opts.maxBodyChars) {
       return this.reply(el, ImError.tooLarge(`body has ${text.length} characters; at most ${this.opts.maxBodyChars} are allowed`));
@@ -154,7 +154,7 @@ export class XmppInbound {
    */
   private async plainEnvelope(el: Element, text: string, from: Jid, node: string | null): Promise<Envelope> {
     if (node === null) throw ImError.bodyInvalid("plain text must be addressed to <peer>@component or <session_id>@component");
-    const isSession = (await this.core.store.sessionGet(node)) !== null;
+    const isSession = (await this.core.sessions.get(node)) !== null;
     return {
       compress: "0", encode: "0", encrypt: "0", version: "2.1.0",
       msg_from: from.local,
@@ -182,11 +182,11 @@ export class XmppInbound {
       if (!known.session) this.forward(el, via, node);
       return;
     }
-    const session = await this.core.store.sessionGet(node);
+    const session = await this.core.sessions.get(node);
     if (!session) return this.forward(el, via, node);
     if (ackedId) return;
-    const members = await this.core.store.sessionMembers(node);
-    if (!members.some((m) => m.userId === from.local)) return;
+    const members = await this.core.sessions.membersSeenBy(node, from.local);
+    if (members === null) return;
     for (const m of members) if (m.userId !== from.local) this.forward(el, `${node}@${this.domains.component}`, m.userId);
   }
 

@@ -1,4 +1,4 @@
-// History and read state (spec §3.2–§3.4). Pages are newest first by the conversation's seq (one
+// History and read state (docs/http-api.md "History and read state", "Paging"). Pages are newest first by the conversation's seq (one
 // order on every database, walked on the (conv_id, seq) index); `start`/`length`/`max` as in the
 // original, plus `before` (an `id_` from a previous page) to page by key. Revoked messages and
 // receipts are never listed, and `total` counts exactly what can be listed.
@@ -13,10 +13,10 @@ import { DEFAULT_PAGE, historyRow } from "./shapes.js";
 /** Page of the original's paging parameters. */
 const paging = (p: Params) => ({ start: intParam(p, "start", 0), length: intParam(p, "length", DEFAULT_PAGE), filter: { beforeSeq: beforeParam(p) } });
 
-/** A page of history ids, newest first, as the read-count endpoints count them (spec §3.4). */
+/** A page of history ids, newest first, as the read-count endpoints count them (docs/http-api.md "findSessionRead"). */
 async function readList(core: ImCore, page: { items: StoredMessage[] }, author: string, possibleReaders: number | null) {
   const mine = page.items.filter((m) => m.msgFrom === author);
-  const counts = await core.store.readCounts(author, mine.map((m) => m.msgId));
+  const counts = await core.messaging.readCounts(author, mine.map((m) => m.msgId));
   return mine
     .filter((m) => counts[m.msgId])
     .map((m) => ({ msg_id: m.msgId, readNum: counts[m.msgId], ...(possibleReaders === null ? {} : { memberNum: possibleReaders }) }));
@@ -26,11 +26,11 @@ export const historyRoutes: Record<string, Route> = {
   async findSessionHistory({ core }, p, res) {
     const sessionId = sessionIdParam(p, "session_id", { err: ImError.sessionIdEmpty, empty: () => ImError.sessionIdEmpty("session_id为空 (session_id is empty)") });
     const { start, length, filter } = paging(p);
-    const page = await core.sessionHistory(sessionId, start, length, filter);
+    const page = await core.messaging.sessionHistory(sessionId, start, length, filter);
     ok(res, { session_id: sessionId, total: page.total, message_list: page.items.map(historyRow) });
   },
 
-  /** 1:1 history of `user_id` with the peer `session_id` (spec §3.3). */
+  /** 1:1 history of `user_id` with the peer `session_id` (docs/http-api.md "findChatHistory"). */
   async findChatHistory({ core }, p, res) {
     // The original kept session_id (the peer) and total 0 on failures; the peer is echoed only
     // when it is a valid id, folded.
@@ -45,28 +45,29 @@ export const historyRoutes: Record<string, Route> = {
       empty: () => withFields(ImError.sessionIdEmpty("session_id (the peer's user id) is empty"), { total: 0 }),
     });
     const { start, length, filter } = paging(p);
-    const page = await core.chatHistory(userId, peer, start, length, filter);
+    const page = await core.messaging.chatHistory(userId, peer, start, length, filter);
     ok(res, { session_id: peer, total: page.total, message_list: page.items.map(historyRow) });
   },
 
-  /** The MTB-100 system messages sent to `msg_to` (spec §3.4). */
+  /** The MTB-100 system messages sent to `msg_to` (docs/http-api.md "findSystemHistory"). */
   async findSystemHistory({ core }, p, res) {
     const userId = userIdParam(p, "msg_to", { err: ImError.userIdEmpty, empty: () => ImError.userIdEmpty("msg_to (the user id) is empty") });
     const { start, length, filter } = paging(p);
-    const page = await core.systemHistory(userId, start, length, filter);
+    const page = await core.messaging.systemHistory(userId, start, length, filter);
     ok(res, { message_list: page.items.map(historyRow), total: page.total });
   },
 
   /**
-   * Deprecated in the original (spec §3.3): the messages addressed to `msg_to` that arrived after
-   * `msg_id`, oldest first, from the user's inbox. An unknown `msg_id` gives no list.
+   * Deprecated in the original (docs/http-api.md "syncMessage"): the messages addressed to
+   * `msg_to` that arrived after `msg_id`, oldest first, from the user's inbox. An unknown
+   * `msg_id` gives no list.
    */
   async syncMessage({ core }, p, res) {
     const userId = userIdParam(p, "msg_to", { err: ImError.userIdEmpty, empty: () => ImError.userIdEmpty("msg_to (the user id) is empty") });
     const msgId = msgIdParam(p, "msg_id", { err: ImError.bodyInvalid });
-    const after = await core.store.inboxSeqOfMsgId(userId, msgId);
+    const after = await core.messaging.inboxSeqOf(userId, msgId);
     if (after === null) return ok(res);
-    const items = await core.store.inboxAfter(userId, after, intParam(p, "length", 1000));
+    const items = await core.messaging.inbox(userId, after, intParam(p, "length", 1000));
     const rows = items.map((i) => i.message).filter((m) => m.msgTo === userId && !m.hidden);
     ok(res, { messageList: rows.map(({ msgId: id, msgType, msgFrom, msgTo, msgTime, body }) => ({ msg_id: id, msg_type: msgType, msg_from: msgFrom, msg_to: msgTo, msg_time: msgTime, body })) });
   },
@@ -76,9 +77,9 @@ export const historyRoutes: Record<string, Route> = {
     const sessionId = sessionIdParam(p, "session_id", { err: ImError.sessionIdEmpty });
     const sender = userIdParam(p, "sender", { err: ImError.userIdEmpty });
     const { start, length, filter } = paging(p);
-    const page = await core.sessionHistory(sessionId, start, length, filter);
+    const page = await core.messaging.sessionHistory(sessionId, start, length, filter);
     // "read by N of M": M = members other than the author.
-    const members = (await core.store.sessionMembers(sessionId)).filter((m) => m.userId !== sender).length;
+    const members = (await core.sessions.members(sessionId)).filter((m) => m.userId !== sender).length;
     ok(res, { messageReadList: await readList(core, page, sender, members) });
   },
 
@@ -86,14 +87,14 @@ export const historyRoutes: Record<string, Route> = {
     const from = userIdParam(p, "msg_from", { err: ImError.userIdEmpty });
     const to = userIdParam(p, "msg_to", { err: ImError.userIdEmpty });
     const { start, length, filter } = paging(p);
-    const page = await core.chatHistory(from, to, start, length, filter);
+    const page = await core.messaging.chatHistory(from, to, start, length, filter);
     ok(res, { messageReadList: await readList(core, page, from, 1) });
   },
 
   async findStatusList({ core }, p, res) {
     const msgId = msgIdParam(p, "msg_id", { err: ImError.bodyInvalid });
     const sender = userIdParam(p, "sender", { err: ImError.userIdEmpty });
-    const marks = await core.store.readsOf(sender, msgId);
+    const marks = await core.messaging.readsOf(sender, msgId);
     ok(res, {
       ofStatusList: marks.map((r) => ({ id_: `${r.author}#${r.msgId}#${r.reader}`, msg_id: r.msgId, sender: r.author, reader: r.reader, status: r.status })),
     });

@@ -1,4 +1,4 @@
-// Users (spec §3.2): tlim's own users table (names, pictures, emails, push codes; DESIGN Q10),
+// Users (docs/http-api.md "Users"): tlim's own users table (names, pictures, emails, push codes),
 // and, with TLIM_PROVISION_ACCOUNTS=1, the XMPP accounts on the server (XEP-0133).
 import { ImError } from "../../../protocol/errors.js";
 import { entryText, entryUserId, jsonArrayParam, ok, text, userIdParam, withFields, type Params } from "../conventions.js";
@@ -39,7 +39,7 @@ export const userRoutes: Record<string, Route> = {
         password: entryText(e, "password", where, 1024),
       };
     });
-    await core.putUsers(entries);
+    await core.directory.put(entries);
     const results: Array<{ user_id: string; account?: string; detail?: string }> = [];
     for (const e of entries) {
       if (!provisioner) results.push({ user_id: e.userId });
@@ -58,7 +58,7 @@ export const userRoutes: Record<string, Route> = {
   /** Removes users (sessions and history stay); with provisioning, their XMPP accounts too. */
   async removeUser({ core, provisioner }, p, res) {
     const ids = userList(p).map((e, i) => entryUserId(e, `userList[${i}]`, ImError.userIdEmpty));
-    const removed = await core.store.usersRemove(ids);
+    const removed = await core.directory.remove(ids);
     const results: Array<{ user_id: string; account?: string; detail?: string }> = [];
     for (const id of [...new Set(ids)]) {
       if (!provisioner) results.push({ user_id: id });
@@ -77,7 +77,7 @@ export const userRoutes: Record<string, Route> = {
   async registerAppPushCode({ core }, p, res) {
     const userId = userIdParam(p, "user_id", { err: ImError.userIdEmpty, empty: () => ImError.userIdEmpty("user_id为空 (user_id is empty)") });
     const code = text(p, "registrationId", { max: 256 });
-    await core.store.userPushCodeSet(userId, code === "" ? null : code);
+    await core.directory.setPushCode(userId, code === "" ? null : code);
     ok(res, { user_id: userId, registrationId: code === "" ? null : code });
   },
 };

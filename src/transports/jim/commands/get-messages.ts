@@ -1,4 +1,4 @@
-// Get messages 19 -> 20 (spec §2.15) from tlim's inbox and history, never from a copy.
+// Get messages 19 -> 20 (docs/jim-gateway.md "Offline and history (19 → 20)") from tlim's inbox and history, never from a copy.
 //  type 0 (offline): the device's inbox after its cursor (all, or one peer / one group); reading
 //    is not destructive: the cursor moves over what was returned (sync.ts), 10016.
 //  type 1 (history): one conversation, ascending (offset 0 = oldest), beginTime/endTime (a pair,
@@ -7,7 +7,8 @@
 import { conversationNode } from "../../../core/conversation.js";
 import { Cmd, GET_MESSAGE_FIELDS, getMessageSchema, parseRequest, statusPacket, type GetMessageRequest, type Packet } from "../../../protocol/jim-commands.js";
 import { messageToJim, type Dialect } from "../../../protocol/jim-mapping.js";
-import { chatConvId, sessionConvId, type InboxItem, type StoredMessage } from "../../../store/types.js";
+import type { InboxItem, StoredMessage } from "../../../store/types.js";
+import type { HistoryReader } from "../../../core/services/messaging.js";
 import type { JimConnection } from "../connection.js";
 import type { JimCommand, JimDeps } from "../context.js";
 
@@ -69,17 +70,11 @@ async function history(deps: JimDeps, conn: JimConnection, req: GetMessageReques
   const me = conn.user!;
   const group = req.groupId?.trim() || null;
   const peer = req.fromUserId?.trim() || null;
-  let convId: string;
-  if (group !== null) {
-    const members = await deps.core.store.sessionMembers(group);
-    if (!members.some((m) => m.userId === me)) return failed();
-    convId = sessionConvId(group);
-  } else if (peer !== null) {
-    convId = chatConvId(me, peer);
-  } else {
-    return failed(); // upstream: history needs a peer or a group
-  }
-  const messages = await historyRange(deps, convId, req);
+  if (group === null && peer === null) return failed(); // upstream: history needs a peer or a group
+  // A group's history needs membership (the messaging service checks it): null otherwise.
+  const history = await deps.core.messaging.historyFor(me, group !== null ? { sessionId: group } : { peer: peer! });
+  if (history === null) return failed();
+  const messages = await historyRange(history, req);
   const data: MessageData = { friends: {}, groups: {} };
   for (const m of messages) {
     const v = messageToJim(m, conn.dialect);
@@ -92,9 +87,9 @@ async function history(deps: JimDeps, conn: JimConnection, req: GetMessageReques
   return statusPacket(Cmd.GET_MESSAGE_RESP, 10018, { data: dataOf(me, data, conn.dialect) });
 }
 
-/** Ascending messages of a conversation per spec §2.15's range rules, at most MAX_FETCH. */
-async function historyRange(deps: JimDeps, convId: string, req: GetMessageRequest): Promise<StoredMessage[]> {
-  const store = deps.core.store;
+/** Ascending messages of a conversation per the range rules of docs/jim-gateway.md "Offline and
+ * history (19 → 20)", at most MAX_FETCH. */
+async function historyRange(history: HistoryReader, req: GetMessageRequest): Promise<StoredMessage[]> {
   const paged = req.offset !== undefined && req.count !== undefined;
   const offset = Math.max(0, req.offset ?? 0);
   const count = Math.min(MAX_FETCH, Math.max(0, req.count ?? MAX_FETCH));
@@ -102,7 +97,7 @@ async function historyRange(deps: JimDeps, convId: string, req: GetMessageReques
     // Newest first until older than beginTime (commit time grows with seq).
     const inRange: StoredMessage[] = [];
     for (let at = 0; ; at += PAGE) {
-      const page = await store.history(convId, at, PAGE);
+      const page = await history(at, PAGE);
       for (const m of page.items) if (m.createdAt >= req.beginTime && m.createdAt <= req.endTime) inRange.push(m);
       const oldest = page.items[page.items.length - 1];
       if (page.items.length < PAGE || !oldest || oldest.createdAt < req.beginTime || inRange.length >= offset + MAX_FETCH) break;
@@ -112,13 +107,13 @@ async function historyRange(deps: JimDeps, convId: string, req: GetMessageReques
   }
   if (paged) {
     // Ascending [offset, offset+count) is descending [total-offset-count, total-offset).
-    const { total } = await store.history(convId, 0, 0);
+    const { total } = await history(0, 0);
     const from = Math.max(0, total - offset - count);
     const limit = total - offset - from;
     if (limit <= 0) return [];
-    return (await store.history(convId, from, limit)).items.reverse();
+    return (await history(from, limit)).items.reverse();
   }
-  return (await store.history(convId, 0, MAX_FETCH)).items.reverse();
+  return (await history(0, MAX_FETCH)).items.reverse();
 }
 
 export const getMessages: JimCommand = {

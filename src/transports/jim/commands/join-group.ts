@@ -1,4 +1,4 @@
-// Join group 7 -> (8) / 9 (spec §2.9). A J-IM group is a tlim session: joining needs the session
+// Join group 7 -> (8) / 9 (docs/jim-gateway.md "Commands (§2)"). A J-IM group is a tlim session: joining needs the session
 // to exist, be open and have the user as a member (upstream accepted any id). Refusals answer
 // 8 with 10012 and result 2 (no such group) or 0 (refused); success sends command 9 to every
 // connection bound to the group, and (v2 dialect only) reply 8 with 10011 first.
@@ -15,10 +15,9 @@ export const joinGroup: JimCommand = {
     const { conn } = call;
     const group = (parseRequest(call.body, JOIN_FIELDS, joinSchema)?.groupId ?? "").trim();
     if (group === "") return call.reply("close"); // blank group id closes, as upstream
-    const session = await deps.core.store.sessionGet(group);
+    const session = await deps.core.sessions.get(group);
     if (!session || session.sessionValid !== 0) return call.reply(refused(2));
-    const members = await deps.core.store.sessionMembers(group);
-    if (!members.some((m) => m.userId === conn.user)) return call.reply(refused(0));
+    if ((await deps.core.sessions.membersSeenBy(group, conn.user!)) === null) return call.reply(refused(0));
     if (conn.dialect === "v2") call.reply(statusPacket(Cmd.JOIN_GROUP_RESP, 10011, { data: { group, result: 1 } }));
     const card = { ...(await deps.directory.card(conn.user!)), status: "online", terminal: conn.protocol };
     await conn.drained();

@@ -1,4 +1,4 @@
-// Login 5 -> 6 (spec §2.8), with the check upstream lacks: a token or a password the XMPP
+// Login 5 -> 6 (docs/jim-gateway.md "Identity, login and devices"), with the check upstream lacks: a token or a password the XMPP
 // server accepts. Success binds the connection as a device of the user (offline cursor), joins
 // the user's groups (its open tlim sessions, plus the default groups it is made a member of:
 // default-groups.ts; command 9 each) and answers 10007; failure answers
@@ -15,7 +15,7 @@ export interface LoginRequest {
   userId?: string;
   password?: string;
   token?: string;
-  /** The client spoke v2 (`loginname`): it gets v2 shapes (spec §6.1). */
+  /** The client spoke v2 (`loginname`): it gets v2 shapes (docs/jim-gateway.md, decision 1 "Dialect"). */
   v2: boolean;
 }
 
@@ -41,7 +41,7 @@ export async function logIn(deps: JimDeps, conn: JimConnection, req: LoginReques
   }
   if (conn.closed) return failed;
   if (conn.user !== userId) {
-    deps.hub.remove(conn); // re-login as someone else rebinds (spec §2.8 step 4)
+    deps.hub.remove(conn); // re-login as someone else rebinds (docs/jim-gateway.md "Identity, login and devices")
     conn.user = userId;
     conn.dialect = req.v2 ? "v2" : "v3";
     const key = conn.deviceKey;
@@ -49,7 +49,7 @@ export async function logIn(deps: JimDeps, conn: JimConnection, req: LoginReques
     conn.sync = new CursorSync(start, deps.core.cursors, userId, key, deps.core.ackGraceMs, conn.protocol === "ws" ? () => conn.barrier() : null);
     if (conn.closed) return failed; // went away while its cursor was read
     deps.hub.add(conn);
-    const waiting = await deps.core.store.inboxAfter(userId, start, 1);
+    const waiting = await deps.core.messaging.inbox(userId, start, 1);
     if (waiting.length === 0) conn.sync.noBacklog();
   }
   const user = await deps.directory.card(userId);
