@@ -94,7 +94,7 @@ describe.each(DB_KINDS)(onServer("HTTP session endpoints on %s"), (kind) => {
     expect(closed.getChildText("body")).toBe("error-011");
     expect((await tlim.api("findSessions", { user_id: b })).sessions).toEqual([]);
     expect((await tlim.api("findSessions", { user_id: b, valid: "1" })).sessions.map((s: any) => s.session_id)).toEqual([sid]);
-    // Absent session_valid means 0 (spec §3.1).
+    // Absent session_valid means 0 (docs/http-api.md "switchSession").
     expect((await tlim.api("switchSession", { session_id: sid })).session_valid).toBe(0);
     await sendStored(alice, `${sid}@${C}`, sessionText(a, sid, "open again"));
     for (const [params, code] of [
@@ -162,9 +162,13 @@ describe.each(DB_KINDS)(onServer("HTTP session endpoints on %s"), (kind) => {
     const again = await tlim.api("dissolved", { session_id: sid });
     expect(again.result).toBe("error-009");
     expect(again.result_detail).toContain("dissolved");
+    // deleteSession takes the same live-session check: a dissolved session is error-009 and stays.
+    const del = await tlim.api("deleteSession", { session_id: sid });
+    expect(del).toMatchObject({ result: "error-009", session_id: sid });
+    expect(del.result_detail).toContain("dissolved");
     expect((await tlim.api("dissolved", { session_id: "nope" })).result).toBe("error-009");
     expect((await tlim.api("dissolved", {})).result).toBe("error-007");
-    // The original kept the board (spec §4.4).
+    // The original kept the board (docs/http-api.md "dissolved").
     expect((await tlim.api("findPubactList", { session_id: sid })).pubactList).toHaveLength(1);
   });
 

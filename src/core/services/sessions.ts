@@ -133,9 +133,13 @@ export class SessionService {
     return this.live(sessionId);
   }
 
-  /** deleteSession: the session row and its members go, its history stays; error-009 when it
-   * does not exist. */
+  /**
+   * deleteSession: the session row and its members go, its history stays. A live session only,
+   * as every other change: unknown or dissolved is error-009 (a dissolved session stays, and its
+   * id stays taken).
+   */
   async delete(sessionId: string): Promise<void> {
+    await this.live(sessionId);
     if (!(await this.#store.sessionDelete(sessionId))) throw ImError.sessionNotFound(sessionId);
   }
 

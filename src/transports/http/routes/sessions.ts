@@ -70,7 +70,7 @@ export const sessionRoutes: Record<string, Route> = {
     ok(res, { session_id: s.sessionId, session_name: s.sessionName, session_modify_time: s.sessionModifyTime });
   },
 
-  /** Deletes the session and its members; its history stays (docs/http-api.md "deleteSession"). */
+  /** Deletes a live session and its members; its history stays (docs/http-api.md "deleteSession"). */
   async deleteSession({ core }, p, res) {
     const sessionId = sessionIdOf(p);
     await core.sessions.delete(sessionId).catch((err: unknown) => {
