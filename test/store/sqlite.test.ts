@@ -29,7 +29,7 @@ describeStoreContract(
 describe("SQLite schema and connection", () => {
   it("migrates on request only, once", async () => {
     const url = freshUrl();
-    await expect(openStore(url)).rejects.toThrow(/needs migrations \(Init1795000000000, ReadsRevokeDissolve1795000000001, HttpApi1795000000002, Delivery1795000000003\).*tlim migrate/);
+    await expect(openStore(url)).rejects.toThrow(/needs migrations \(Init1795000000000, ReadsRevokeDissolve1795000000001, HttpApi1795000000002, Delivery1795000000003, Retention1795000000004\).*tlim migrate/);
     expect(await migrationStatus(url)).toEqual({ applied: [], pending: ALL_MIGRATIONS });
     expect(await runMigrations(url)).toEqual(ALL_MIGRATIONS);
     expect(await migrationStatus(url)).toEqual({ applied: ALL_MIGRATIONS, pending: [] });
@@ -110,6 +110,6 @@ describe("SQLite schema and connection", () => {
   });
 
   it("rejects a URL it does not understand", async () => {
-    await expect(openStore("postgres://x/y")).rejects.toThrow(/sqlite:, mysql:\/\/ or mariadb:\/\//);
+    await expect(openStore("postgres://x/y")).rejects.toThrow(/must start with sqlite:, mysql:\/\/, mariadb:\/\/, oracle:\/\/, mssql:\/\/ or sqlserver:\/\//);
   });
 });

@@ -1,7 +1,7 @@
 // Builds the TypeORM DataSource for a database URL, and declares the schema as EntitySchemas.
 // The entities exist for `synchronize` (tests only) and for the drift test that compares them with
 // the hand-written migrations; the store itself runs raw SQL (sqlStore.ts). Every column has an
-// explicit type: tsx emits no decorator metadata (notes/toolchain.md §1.1).
+// explicit type: tsx emits no decorator metadata.
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { DataSource, EntitySchema, type DataSourceOptions } from "typeorm";
@@ -18,10 +18,15 @@ export const MIGRATIONS_TABLE = "tlim_migrations";
 /** What a database URL points at. */
 export type DbTarget =
   | { kind: "sqlite"; file: string }
-  | { kind: "mysql"; host: string; port: number; user: string; password: string; database: string };
+  | { kind: "mysql"; host: string; port: number; user: string; password: string; database: string }
+  /** `database` is the service name (Oracle Free: FREEPDB1). */
+  | { kind: "oracle"; host: string; port: number; user: string; password: string; database: string }
+  | { kind: "mssql"; host: string; port: number; user: string; password: string; database: string; encrypt: boolean; trustServerCertificate: boolean };
 
 /**
- * `sqlite:<path>`, `sqlite::memory:`, `mysql://user:pass@host:port/db`, `mariadb://…`.
+ * `sqlite:<path>`, `sqlite::memory:`, `mysql://user:pass@host:port/db`, `mariadb://…`,
+ * `oracle://user:pass@host:1521/service`, `mssql://user:pass@host:1433/db` (or `sqlserver://`;
+ * `?encrypt=false` and `?trustServerCertificate=true` as the server needs).
  * `sqlite:///abs/path` is accepted too.
  */
 export function parseDbUrl(url: string): DbTarget {
@@ -31,21 +36,34 @@ export function parseDbUrl(url: string): DbTarget {
     if (file === "") throw new Error(`database url '${url}': missing file path`);
     return { kind: "sqlite", file: file === ":memory:" ? file : resolve(file) };
   }
-  if (url.startsWith("mysql://") || url.startsWith("mariadb://")) {
+  const server = /^(mysql|mariadb|oracle|mssql|sqlserver):\/\//.exec(url)?.[1];
+  if (server) {
     const u = new URL(url);
     const database = decodeURIComponent(u.pathname.replace(/^\//, ""));
-    if (database === "") throw new Error(`database url '${redact(url)}': missing database name`);
-    return {
-      kind: "mysql",
+    if (database === "") throw new Error(`database url '${redact(url)}': missing ${server === "oracle" ? "service" : "database"} name`);
+    const kind = server === "mariadb" ? "mysql" : server === "sqlserver" ? "mssql" : server;
+    const common = {
       host: u.hostname || "127.0.0.1",
-      port: u.port ? Number(u.port) : 3306,
+      port: u.port ? Number(u.port) : DEFAULT_PORTS[kind]!,
       user: decodeURIComponent(u.username),
       password: decodeURIComponent(u.password),
       database,
     };
+    if (kind === "mssql") {
+      const flag = (name: string, dflt: boolean) => {
+        const v = u.searchParams.get(name);
+        if (v === null) return dflt;
+        if (v === "true" || v === "false") return v === "true";
+        throw new Error(`database url '${redact(url)}': ${name} must be true or false`);
+      };
+      return { kind, ...common, encrypt: flag("encrypt", true), trustServerCertificate: flag("trustServerCertificate", false) };
+    }
+    return { kind: kind as "mysql" | "oracle", ...common };
   }
-  throw new Error(`database url '${redact(url)}': must start with sqlite:, mysql:// or mariadb://`);
+  throw new Error(`database url '${redact(url)}': must start with sqlite:, mysql://, mariadb://, oracle://, mssql:// or sqlserver://`);
 }
+
+const DEFAULT_PORTS: Record<string, number> = { mysql: 3306, oracle: 1521, mssql: 1433 };
 
 /** The URL with its password masked, for messages. */
 export function redact(url: string): string {
@@ -74,14 +92,39 @@ export function createDataSource(url: string, opts: { synchronize?: boolean } = 
       // better-sqlite3's `timeout` is SQLite's busy timeout: wait for another process's write lock.
       timeout: 10_000,
       prepareDatabase: (db: BetterSqlite3.Database) => {
-        // FULL: a commit is on disk before anyone is told (DESIGN §3, stored first).
+        // FULL: a commit is on disk before anyone is told (stored first, docs/reliability.md).
         db.pragma("synchronous = FULL");
       },
+    };
+  } else if (target.kind === "oracle") {
+    options = {
+      ...common,
+      type: "oracle",
+      // node-oracledb's thin mode (its default): pure JavaScript, no Instant Client.
+      host: target.host,
+      port: target.port,
+      username: target.user,
+      password: target.password,
+      serviceName: target.database,
+      poolSize: 10,
+    };
+  } else if (target.kind === "mssql") {
+    options = {
+      ...common,
+      type: "mssql",
+      host: target.host,
+      port: target.port,
+      username: target.user,
+      password: target.password,
+      database: target.database,
+      options: { encrypt: target.encrypt, trustServerCertificate: target.trustServerCertificate },
+      pool: { max: 10 },
+      connectionTimeout: 5_000,
     };
   } else {
     options = {
       ...common,
-      type: "mysql", // loads mysql2 (notes/toolchain.md §4.3); MariaDB and MySQL alike
+      type: "mysql", // TypeORM loads mysql2 for it; MariaDB and MySQL alike
       host: target.host,
       port: target.port,
       username: target.user,
@@ -143,13 +186,13 @@ export function entitySchemas(kind: DbKind): EntitySchema[] {
   const text: EntitySchemaColumnOptions = mysql
     ? { type: "mediumtext", charset: "utf8mb4", collation: "utf8mb4_bin" }
     : { type: "text" };
-  /** SQLite does not enforce varchar lengths; MySQL (strict mode) does. Same rule on both. */
+  /** SQLite does not enforce varchar lengths; the other databases do. Same rule on all. */
   const lengthCheck = (name: string, cols: Record<string, number>) =>
-    mysql ? [] : [{ name, expression: Object.entries(cols).map(([c, n]) => `length(${c}) <= ${n}`).join(" AND ") }];
+    kind !== "sqlite" ? [] : [{ name, expression: Object.entries(cols).map(([c, n]) => `length(${c}) <= ${n}`).join(" AND ") }];
   const L = LENGTHS;
 
   const table = (name: string, columns: Cols, extra: Partial<ConstructorParameters<typeof EntitySchema>[0]> = {}) =>
-    new EntitySchema({ name, tableName: name, columns, ...extra });
+    kind === "oracle" ? oracleEntity(name, columns, extra) : new EntitySchema({ name, tableName: name, columns: kind === "mssql" ? sqlServerColumns(columns) : columns, ...extra });
 
   return [
     table(
@@ -187,6 +230,7 @@ export function entitySchemas(kind: DbKind): EntitySchema[] {
         indices: [
           { name: "UQ_messages_from_id", columns: ["msg_from", "msg_id"], unique: true },
           { name: "IDX_messages_msg_id", columns: ["msg_id"] },
+          { name: "IDX_messages_created", columns: ["created_at"] },
         ],
         checks: lengthCheck("CHK_messages_len", {
           conv_id: L.convId,
@@ -217,7 +261,12 @@ export function entitySchemas(kind: DbKind): EntitySchema[] {
         conv_seq: big(),
         created_at: big(),
       },
-      { indices: [{ name: "IDX_inbox_user_conv", columns: ["user_id", "conv_id", "conv_seq"] }] },
+      {
+        indices: [
+          { name: "IDX_inbox_user_conv", columns: ["user_id", "conv_id", "conv_seq"] },
+          { name: "IDX_inbox_created", columns: ["created_at"] },
+        ],
+      },
     ),
     table(
       "device_cursors",
@@ -381,4 +430,35 @@ export function entitySchemas(kind: DbKind): EntitySchema[] {
       },
     ),
   ];
+}
+
+/** SQL Server's types for the portable ones, as its Init migration creates them. */
+function sqlServerColumns(columns: Cols): Cols {
+  const out: Cols = {};
+  for (const [k, c] of Object.entries(columns)) {
+    const bin = { collation: "Latin1_General_100_BIN2" };
+    out[k] = c.type === "varchar" ? { ...c, type: "nvarchar", ...bin } : c.type === "text" ? { ...c, type: "nvarchar", length: "MAX", ...bin } : c;
+  }
+  return out;
+}
+
+/**
+ * Oracle's entity: the names as Oracle's dictionary holds unquoted identifiers (upper case;
+ * TypeORM quotes every name), its types, and NULL allowed on non-key text (Oracle stores '' as
+ * NULL), as its Init migration creates them.
+ */
+function oracleEntity(name: string, columns: Cols, extra: Partial<ConstructorParameters<typeof EntitySchema>[0]>): EntitySchema {
+  const NOT_NULL = new Set(["messages.msg_id", "messages.msg_from"]);
+  const out: Cols = {};
+  for (const [k, c] of Object.entries(columns)) {
+    const textual = c.type === "varchar" || c.type === "text";
+    const type: EntitySchemaColumnOptions =
+      c.type === "varchar" ? { type: "varchar2" } :
+      c.type === "text" ? { type: "clob" } :
+      { type: "number", precision: c.type === "bigint" ? 19 : c.type === "int" ? 10 : 5 };
+    const nullable = c.nullable || (textual && !c.primary && !NOT_NULL.has(`${name}.${k}`));
+    out[k] = { ...c, ...type, name: k.toUpperCase(), nullable, ...(c.type === "text" ? { length: undefined } : {}) };
+  }
+  const indices = extra.indices?.map((i) => ({ ...i, name: i.name?.toUpperCase() }));
+  return new EntitySchema({ name, tableName: name.toUpperCase(), columns: out, ...extra, ...(indices ? { indices } : {}) });
 }

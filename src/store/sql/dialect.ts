@@ -1,28 +1,32 @@
-// Every difference between SQLite and MySQL/MariaDB lives in this file: statement syntax
-// (insert-ignore, upsert, row locks, row-value IN, limits), bind-parameter limits, how a
-// transaction begins and ends, per-connection settings and how errors are classified.
-// sqlStore.ts is written once against the `Dialect` interface.
+// What the SQL store asks of a database, and the pieces every adapter shares.
+//
+// The store (sqlStore.ts, commit.ts, retention.ts) is written once against the `Dialect`
+// interface in plain `?`-parameter SQL. Each database has one adapter under adapters/ that turns
+// it into that database's statements: its bind-parameter syntax, row locks, row-value IN, limits,
+// multi-row inserts and upserts, how a transaction begins and ends, and how errors are classified.
+// docs/databases.md lists what each adapter does and what was run against which server.
 //
 // Store operations are written as *programs*: generators that yield statements and receive their
-// rows. The SQLite dialect drives a program synchronously on the single better-sqlite3 connection
-// inside `db.transaction(...).immediate()`, so nothing else can run on that connection while a
-// transaction is open and no event-loop turn passes inside it. The MySQL dialect drives the same
-// program with awaits on one pooled connection (one TypeORM QueryRunner per call).
-//
-// A program may also yield several statements at once (`many`): the MySQL dialect sends them as
-// one multi-statement query, i.e. one round trip, and folds `START TRANSACTION` into the first
-// step and `COMMIT` into a step marked `commit` (docs/performance.md: the round trips, each
-// waiting behind the event loop, were what bounded the group-commit writer).
-import type { DataSource, QueryRunner } from "typeorm";
-import type BetterSqlite3 from "better-sqlite3";
+// rows. A program may yield several statements at once (`many`): an adapter that can send them
+// in one round trip does (MySQL: one multi-statement query; SQL Server: one batch); the others run
+// them in turn. docs/performance.md explains why round trips matter on the write path.
 
-export type DbKind = "sqlite" | "mysql";
+export type DbKind = "sqlite" | "mysql" | "oracle" | "mssql";
+
+/** Every database kind, in the order the docs list them. */
+export const DB_KINDS: readonly DbKind[] = ["sqlite", "mysql", "oracle", "mssql"];
 
 export type Row = Record<string, unknown>;
 
 export interface Stmt {
+  /** `?` placeholders; the adapter rewrites them into its own syntax. */
   readonly sql: string;
   readonly params: readonly unknown[];
+  /**
+   * Array binding: `sql` is a one-row statement run once per entry of `rows` in one round trip
+   * (Oracle's executeMany); `params` is then empty. Only adapters that produce it consume it.
+   */
+  readonly rows?: readonly (readonly unknown[])[];
 }
 
 /** Statements sent together; the step receives the rows of each, in order. */
@@ -53,41 +57,51 @@ export function stmt(sql: string, ...params: unknown[]): Stmt {
 }
 
 /**
- * Runs statements as one step: one round trip on MySQL. With `commit`, the transaction commits
- * with them (on success of every one); a failing statement stops the rest and rolls back.
+ * Runs statements as one step: one round trip where the database allows it. With `commit`, the
+ * transaction commits with them (on success of every one); a failing statement stops the rest and
+ * rolls back.
  */
 export function* many(stmts: readonly Stmt[], opts: { commit?: boolean } = {}): Program<Row[][]> {
   if (stmts.length === 0 && !opts.commit) return [];
   return (yield { many: stmts, commit: opts.commit ?? false }) as unknown as Row[][];
 }
 
-const isMany = (s: Stmt | Many | Gate): s is Many => (s as Many).many !== undefined;
-const isGate = (s: Stmt | Many | Gate): s is Gate => (s as Gate).gate !== undefined;
+export const isMany = (s: Stmt | Many | Gate): s is Many => (s as Many).many !== undefined;
+export const isGate = (s: Stmt | Many | Gate): s is Gate => (s as Gate).gate !== undefined;
 
 /** How an upsert sets a column on conflict: the new value, or the larger of old and new. */
 export type SetRule = "new" | "max";
 
 export interface Dialect {
   readonly kind: DbKind;
-  /** Most bind parameters in one statement. */
+  /** Most bind parameters in one statement (and, on SQL Server, in one batch). */
   readonly maxParams: number;
   /** Soft bound on the size of one statement's data, in bytes (MySQL max_allowed_packet). */
   readonly maxStatementBytes: number;
-  /** Appended to a SELECT that must lock the rows it reads until commit. */
-  readonly forUpdate: string;
-  /** A join keyword that makes the planner take the left table as the outer loop. */
+  /** commitBatch calls may overlap on other pooled connections (the writer may pipeline). */
+  readonly concurrentCommits: boolean;
+  /** A join keyword that makes the planner take the left table as the outer loop, where one exists. */
   readonly joinInOrder: string;
+  /** What a SELECT of constants needs after its select list (Oracle: ` FROM dual`). */
+  readonly fromDual: string;
 
-  insert(table: string, cols: readonly string[], rows: number): string;
+  /**
+   * `SELECT cols FROM table WHERE where ORDER BY orderBy`, locking the rows it reads until the
+   * transaction ends (FOR UPDATE, or SQL Server's UPDLOCK hint).
+   */
+  lockedSelect(cols: string, table: string, where: string, orderBy: string): string;
+  /** Multi-row inserts, chunked by the parameter and size limits. */
+  insertRows(table: string, cols: readonly string[], rows: readonly (readonly unknown[])[]): Stmt[];
   /**
    * Inserts rows whose `key` is not taken yet and leaves existing rows alone; other errors
-   * (too long, NOT NULL) still fail. Rows should come sorted by key (lock order on MySQL).
+   * (too long, NOT NULL) still fail. Rows should come sorted by key (lock order).
    */
-  insertIgnore(table: string, cols: readonly string[], key: readonly string[], rows: number): string;
-  /** Multi-row insert-or-update on `key`; `set` says how each updated column changes. */
-  upsert(table: string, cols: readonly string[], key: readonly string[], rows: number, set: Readonly<Record<string, SetRule>>): string;
-  /** `(a, b) IN (…n pairs…)`, 2n parameters. */
+  insertIgnoreRows(table: string, cols: readonly string[], key: readonly string[], rows: readonly (readonly unknown[])[]): Stmt[];
+  /** Insert-or-update on `key`; `set` says how each updated column changes. Rows sorted by key. */
+  upsertRows(table: string, cols: readonly string[], key: readonly string[], rows: readonly (readonly unknown[])[], set: Readonly<Record<string, SetRule>>): Stmt[];
+  /** `(a, b) IN (…n pairs…)` or its equivalent, 2n parameters in pair order. */
   pairIn(a: string, b: string, n: number): string;
+  /** Appended after an ORDER BY. */
   limitOffset(limit: number, offset: number): Stmt;
 
   /**
@@ -101,246 +115,141 @@ export interface Dialect {
   isTransient(err: unknown): boolean;
 }
 
-export function dialectFor(ds: DataSource): Dialect {
-  const type = ds.options.type;
-  if (type === "better-sqlite3") return new SqliteDialect(ds);
-  if (type === "mysql" || type === "mariadb") return new MysqlDialect(ds);
-  throw new Error(`unsupported database type '${type}'`);
-}
-
 // ---------------------------------------------------------------------------------------------
+// Shared by the adapters.
 
-const placeholders = (cols: number, rows: number): string => {
+/** `(?, ?, …)` repeated for `rows` rows of `cols` columns. */
+export function placeholders(cols: number, rows: number): string {
   const one = `(${new Array(cols).fill("?").join(", ")})`;
   return new Array(rows).fill(one).join(", ");
-};
+}
 
-const insertSql = (table: string, cols: readonly string[], rows: number): string =>
-  `INSERT INTO ${table} (${cols.join(", ")}) VALUES ${placeholders(cols.length, rows)}`;
+export function insertSql(table: string, cols: readonly string[], rows: number): string {
+  return `INSERT INTO ${table} (${cols.join(", ")}) VALUES ${placeholders(cols.length, rows)}`;
+}
 
-function limitOffset(limit: number, offset: number): Stmt {
-  const int = (n: number) => Math.max(0, Math.floor(n));
+/** Rows → one parameter list. A plain loop: Array.prototype.flat was 5.7 % of CPU under load
+ * (docs/performance.md). */
+export function flatten(rows: readonly (readonly unknown[])[]): unknown[] {
+  const out: unknown[] = [];
+  for (const row of rows) for (const v of row) out.push(v);
+  return out;
+}
+
+/** Rows per multi-row statement, before the parameter and size limits. */
+export const INSERT_CHUNK = 1000;
+
+/** Chunks rows by count and by approximate size (strings count 3 bytes per UTF-16 unit). */
+export function chunkRows<R extends readonly unknown[]>(rows: readonly R[], rowLimit: number, byteLimit: number): R[][] {
+  const out: R[][] = [];
+  let current: R[] = [];
+  let bytes = 0;
+  for (const row of rows) {
+    let size = 16;
+    for (const v of row) size += (typeof v === "string" ? v.length * 3 : 8) + 4;
+    if (current.length > 0 && (current.length >= rowLimit || bytes + size > byteLimit)) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(row);
+    bytes += size;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
+/** Most rows of `cols` columns one statement may carry on this dialect. */
+export function maxRows(d: Pick<Dialect, "maxParams">, cols: number): number {
+  return Math.max(1, Math.min(INSERT_CHUNK, Math.floor(d.maxParams / cols)));
+}
+
+/** One multi-row statement per chunk of rows, rendered by `render(n)` for n rows. */
+export function multiRow(
+  d: Pick<Dialect, "maxParams" | "maxStatementBytes">,
+  cols: number,
+  rows: readonly (readonly unknown[])[],
+  render: (n: number) => string,
+): Stmt[] {
+  return chunkRows(rows, maxRows(d, cols), d.maxStatementBytes).map((chunk) => ({ sql: render(chunk.length), params: flatten(chunk) }));
+}
+
+function limitOffsetSql(limit: number, offset: number): Stmt {
   return stmt("LIMIT ? OFFSET ?", int(limit), int(offset));
 }
 
-function driveSync<T>(program: Program<T>, exec: (s: Stmt) => Row[]): T {
-  let step = program.next();
-  while (!step.done) {
-    const s = step.value;
-    // SQLite commits one batch at a time (no concurrent commits): nothing to wait for.
-    if (isGate(s)) throw new Error("a store program waited on a gate on a synchronous connection");
-    step = program.next(isMany(s) ? (s.many.map(exec) as unknown as Row[]) : exec(s));
+/** `OFFSET … ROWS FETCH NEXT … ROWS ONLY` (SQL:2008; Oracle 12c and SQL Server 2012 on). */
+export function offsetFetch(limit: number, offset: number): Stmt {
+  return stmt("OFFSET ? ROWS FETCH NEXT ? ROWS ONLY", int(offset), int(limit));
+}
+
+export const limitOffset = limitOffsetSql;
+
+function int(n: number): number {
+  return Math.max(0, Math.floor(n));
+}
+
+/**
+ * Replaces each `?` with `mark(i)` (0-based). The store's SQL never holds a `?` inside a string
+ * literal or an identifier, which is what makes this safe; the offline statement checks in the
+ * test suite fail on any `?` left behind.
+ */
+export function numberPlaceholders(sql: string, mark: (i: number) => string, start = 0): string {
+  let i = start;
+  return sql.replace(/\?/g, () => mark(i++));
+}
+
+/** A bounded cache of rewritten statement text (the same few hundred statements recur). */
+export class SqlCache {
+  private readonly map = new Map<string, string>();
+  constructor(private readonly rewrite: (sql: string) => string, private readonly max = 512) {}
+  get(sql: string): string {
+    let out = this.map.get(sql);
+    if (out === undefined) {
+      out = this.rewrite(sql);
+      if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value!);
+      this.map.set(sql, out);
+    }
+    return out;
   }
-  return step.value;
 }
 
 /** The driver's own error (TypeORM wraps it in QueryFailedError.driverError). */
-function driverError(err: unknown): { code?: unknown; errno?: unknown } {
+export function driverError(err: unknown): Record<string, unknown> {
   const e = err as { driverError?: unknown } | null;
-  return ((e && typeof e === "object" && e.driverError) || err || {}) as { code?: unknown; errno?: unknown };
-}
-
-// ---------------------------------------------------------------------------------------------
-
-class SqliteDialect implements Dialect {
-  readonly kind = "sqlite" as const;
-  readonly maxParams = 32766; // SQLITE_MAX_VARIABLE_NUMBER since 3.32 (bundled: 3.53)
-  readonly maxStatementBytes = 64 * 1024 * 1024;
-  // BEGIN IMMEDIATE takes the database write lock up front: the whole transaction is serial.
-  readonly forUpdate = "";
-  readonly joinInOrder = "CROSS JOIN"; // SQLite's documented way to fix the join order
-  private readonly cache = new Map<string, BetterSqlite3.Statement<unknown[]>>();
-
-  constructor(private readonly ds: DataSource) {}
-
-  insert = insertSql;
-  limitOffset = limitOffset;
-
-  insertIgnore(table: string, cols: readonly string[], key: readonly string[], rows: number): string {
-    // Not `INSERT OR IGNORE`: that also swallows CHECK and NOT NULL violations.
-    return `${insertSql(table, cols, rows)} ON CONFLICT (${key.join(", ")}) DO NOTHING`;
-  }
-
-  upsert(table: string, cols: readonly string[], key: readonly string[], rows: number, set: Readonly<Record<string, SetRule>>): string {
-    const sets = Object.entries(set).map(([c, rule]) => (rule === "max" ? `${c} = MAX(${c}, excluded.${c})` : `${c} = excluded.${c}`));
-    return `${insertSql(table, cols, rows)} ON CONFLICT (${key.join(", ")}) DO UPDATE SET ${sets.join(", ")}`;
-  }
-
-  pairIn(a: string, b: string, n: number): string {
-    // SQLite accepts a row value on the left of IN only with a subquery on the right.
-    return `(${a}, ${b}) IN (VALUES ${placeholders(2, n)})`;
-  }
-
-  async run<T>(program: () => Program<T>, opts: { tx: boolean }): Promise<T> {
-    const db = this.db();
-    // A `commit` step needs nothing here: the transaction commits when the program returns.
-    const body = () => driveSync(program(), (s) => this.exec(db, s));
-    // Everything below is synchronous: no other store call can interleave on the connection.
-    return opts.tx ? db.transaction(body).immediate() : body();
-  }
-
-  isDuplicateKey(err: unknown): boolean {
-    const code = driverError(err).code;
-    return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
-  }
-
-  isTransient(_err: unknown): boolean {
-    // SQLITE_BUSY comes only after busy_timeout expired; waiting again would block the loop again.
-    return false;
-  }
-
-  private db(): BetterSqlite3.Database {
-    // TypeORM's better-sqlite3 driver keeps its one connection here (not in its typings).
-    const db = (this.ds.driver as unknown as { databaseConnection?: BetterSqlite3.Database }).databaseConnection;
-    if (!db || !db.open) throw new Error("SQLite database is not open");
-    return db;
-  }
-
-  private exec(db: BetterSqlite3.Database, s: Stmt): Row[] {
-    let st = this.cache.get(s.sql);
-    if (st) {
-      this.cache.delete(s.sql); // LRU: re-insert as newest
-    } else {
-      st = db.prepare<unknown[]>(s.sql);
-      if (this.cache.size >= 256) this.cache.delete(this.cache.keys().next().value!);
-    }
-    this.cache.set(s.sql, st);
-    const params = s.params as unknown[];
-    if (st.reader) return st.all(params) as Row[];
-    st.run(params);
-    return [];
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-
-const MYSQL_ER_DUP_ENTRY = 1062;
-const MYSQL_ER_LOCK_WAIT_TIMEOUT = 1205;
-const MYSQL_ER_LOCK_DEADLOCK = 1213;
-
-/**
- * Set once on every pooled connection the store uses. Strict mode makes an over-long value an
- * error rather than a silent truncation (and is explicit about NO_BACKSLASH_ESCAPES being off,
- * which mysql2's client-side escaping relies on). READ COMMITTED: the dedupe read sees rows other
- * instances committed while we waited for a row lock, and InnoDB takes no gap locks.
- */
-const MYSQL_SESSION_SETUP = [
-  "SET SESSION sql_mode = 'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'",
-  "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
-];
-
-class MysqlDialect implements Dialect {
-  readonly kind = "mysql" as const;
-  readonly maxParams = 65535;
-  // MariaDB's default max_allowed_packet is 16 MiB; mysql2 inlines parameters into the text.
-  readonly maxStatementBytes = 4 * 1024 * 1024;
-  readonly forUpdate = " FOR UPDATE";
-  readonly joinInOrder = "STRAIGHT_JOIN";
-  private readonly prepared = new WeakSet<object>();
-
-  constructor(private readonly ds: DataSource) {}
-
-  insert = insertSql;
-  limitOffset = limitOffset;
-
-  insertIgnore(table: string, cols: readonly string[], key: readonly string[], rows: number): string {
-    // Not `INSERT IGNORE`: it takes a *shared* lock on an existing row, and two instances that
-    // then upgrade to FOR UPDATE deadlock; it also turns data errors into warnings. A no-op
-    // ON DUPLICATE KEY UPDATE takes the exclusive lock at once.
-    const k = key[0]!;
-    return `${insertSql(table, cols, rows)} ON DUPLICATE KEY UPDATE ${k} = ${k}`;
-  }
-
-  upsert(table: string, cols: readonly string[], _key: readonly string[], rows: number, set: Readonly<Record<string, SetRule>>): string {
-    // VALUES(col) is what MariaDB understands (MySQL 8.0.20+ still accepts it, with a warning).
-    const sets = Object.entries(set).map(([c, rule]) => (rule === "max" ? `${c} = GREATEST(${c}, VALUES(${c}))` : `${c} = VALUES(${c})`));
-    return `${insertSql(table, cols, rows)} ON DUPLICATE KEY UPDATE ${sets.join(", ")}`;
-  }
-
-  pairIn(a: string, b: string, n: number): string {
-    return `(${a}, ${b}) IN (${placeholders(2, n)})`;
-  }
-
-  async run<T>(program: () => Program<T>, opts: { tx: boolean }): Promise<T> {
-    const qr = this.ds.createQueryRunner("master");
-    try {
-      await this.prepare(qr);
-      if (!opts.tx) return await drive(qr, program(), { begin: false, inTx: false });
-      // The transaction is begun and committed by plain statements folded into the program's
-      // first and last steps (isolation level set per session, see MYSQL_SESSION_SETUP).
-      const state = { begin: true, inTx: true, committed: false };
-      try {
-        const out = await drive(qr, program(), state);
-        if (!state.committed && !state.begin) await qr.query("COMMIT");
-        return out;
-      } catch (err) {
-        // Harmless when nothing was begun; a failed statement stops the rest of its step.
-        if (!state.begin) await qr.query("ROLLBACK").catch(() => undefined);
-        throw err;
-      }
-    } finally {
-      await qr.release();
-    }
-  }
-
-  isDuplicateKey(err: unknown): boolean {
-    return driverError(err).errno === MYSQL_ER_DUP_ENTRY;
-  }
-
-  isTransient(err: unknown): boolean {
-    const errno = driverError(err).errno;
-    return errno === MYSQL_ER_LOCK_DEADLOCK || errno === MYSQL_ER_LOCK_WAIT_TIMEOUT;
-  }
-
-  private async prepare(qr: QueryRunner): Promise<void> {
-    const conn = (await qr.connect()) as object;
-    if (this.prepared.has(conn)) return;
-    for (const sql of MYSQL_SESSION_SETUP) await qr.query(sql);
-    this.prepared.add(conn);
-  }
+  return ((e && typeof e === "object" && e.driverError) || err || {}) as Record<string, unknown>;
 }
 
 /**
- * Drives a program on one MySQL connection. `state.begin`: `START TRANSACTION` still has to be
- * sent (it goes with the first step); cleared once sent. A `commit` step ends the transaction.
+ * Drives a program with asynchronous statements. `exec` runs one step's statements (one or
+ * several) and returns the rows of each; `opts.commit` says the transaction commits with them.
  */
-async function drive<T>(qr: QueryRunner, program: Program<T>, state: { begin: boolean; inTx: boolean; committed?: boolean }): Promise<T> {
+export async function driveAsync<T>(
+  program: Program<T>,
+  exec: (stmts: readonly Stmt[], opts: { commit: boolean }) => Promise<Row[][]>,
+): Promise<{ value: T; committed: boolean }> {
+  let committed = false;
   let step = program.next();
   while (!step.done) {
     const s = step.value;
-    if (state.committed) throw new Error("store program yielded a statement after its commit step");
+    if (committed) throw new Error("store program yielded a statement after its commit step");
     if (isGate(s)) {
       await s.gate;
       step = program.next([]);
       continue;
     }
-    const stmts = isMany(s) ? [...s.many] : [s];
-    const head = state.begin ? 1 : 0;
-    const tail = isMany(s) && s.commit && state.inTx ? 1 : 0;
-    if (head) stmts.unshift({ sql: "START TRANSACTION", params: [] });
-    if (tail) stmts.push({ sql: "COMMIT", params: [] });
-    state.begin = false;
-    const results = await queryAll(qr, stmts);
-    if (tail) state.committed = true;
-    const rows = results.slice(head, results.length - tail);
-    step = program.next(isMany(s) ? (rows as unknown as Row[]) : rows[0]!);
+    const stmts = isMany(s) ? s.many : [s];
+    const commit = isMany(s) && s.commit;
+    const results = await exec(stmts, { commit });
+    if (commit) committed = true;
+    step = program.next(isMany(s) ? (results as unknown as Row[]) : results[0]!);
   }
-  return step.value;
+  return { value: step.value, committed };
 }
 
-/** One round trip: statements joined into one multi-statement query; the rows of each. */
-async function queryAll(qr: QueryRunner, stmts: readonly Stmt[]): Promise<Row[][]> {
-  if (stmts.length === 0) return [];
-  if (stmts.length === 1) return [rowsOf(await qr.query(stmts[0]!.sql, stmts[0]!.params as unknown[]))];
-  const params: unknown[] = [];
-  for (const s of stmts) for (const p of s.params) params.push(p);
-  const raw: unknown = await qr.query(stmts.map((s) => s.sql).join(";\n"), params);
-  if (!Array.isArray(raw) || raw.length !== stmts.length) {
-    throw new Error(`multi-statement query returned ${Array.isArray(raw) ? raw.length : "no"} results for ${stmts.length} statements`);
-  }
-  return raw.map(rowsOf);
-}
-
-function rowsOf(raw: unknown): Row[] {
-  return Array.isArray(raw) ? (raw as Row[]) : [];
+/** Keys of a result row in lower case (Oracle reports unquoted names in upper case). */
+export function lowerKeys(row: Row): Row {
+  const out: Row = {};
+  for (const k in row) out[k.toLowerCase()] = row[k];
+  return out;
 }
