@@ -14,6 +14,8 @@ import type {
   NewMessage,
   Page,
   Pubact,
+  PurgeRequest,
+  PurgeResult,
   ReadMark,
   Session,
   SessionChanges,
@@ -42,6 +44,8 @@ interface InboxEntry {
   seq: number;
   convId: ConvId;
   convSeq: number;
+  /** Commit time (ms), as inbox.created_at: what retention compares. */
+  createdAt: number;
 }
 
 interface Conv {
@@ -255,6 +259,53 @@ export class MemoryStore implements Store {
     }
     for (const [k, r] of this.reads) if (r.convId === convId) this.reads.delete(k);
     return n;
+  }
+
+  async purgeBefore(req: PurgeRequest): Promise<PurgeResult> {
+    this.check();
+    const limit = Math.max(0, Math.floor(req.limit));
+    const out: PurgeResult = { messages: 0, inbox: 0, reads: 0, chatFrom: req.chatFrom ?? 0, sessionFrom: req.sessionFrom ?? 0 };
+    for (const r of purgeRanges(req)) {
+      const inRange = (createdAt: number, session: boolean) =>
+        createdAt >= r.from && createdAt < r.before && (r.kind === null || (r.kind === "session") === session);
+      let safe = r.before;
+      // Messages, oldest first, with their read marks.
+      const mRoom = limit - out.messages;
+      const old: StoredMessage[] = [];
+      for (const conv of this.convs.values()) for (const m of conv.messages.values()) if (inRange(m.createdAt, m.sessionId !== null)) old.push(m);
+      old.sort((a, b) => a.createdAt - b.createdAt || cmp(a.convId, b.convId) || a.seq - b.seq);
+      const gone = old.slice(0, Math.max(0, mRoom));
+      if (gone.length === mRoom) safe = Math.min(safe, mRoom === 0 ? r.from : gone[gone.length - 1]!.createdAt);
+      for (const m of gone) {
+        this.convs.get(m.convId)!.messages.delete(m.seq);
+        const k = key(m.msgFrom, m.msgId);
+        if (this.byKey.get(k) === m) this.byKey.delete(k);
+        for (const [rk, rd] of this.reads) {
+          if (rd.author === m.msgFrom && rd.msgId === m.msgId) {
+            this.reads.delete(rk);
+            out.reads++;
+          }
+        }
+      }
+      out.messages += gone.length;
+      // Inbox entries, oldest first.
+      const iRoom = limit - out.inbox;
+      const entries: Array<{ userId: string; e: InboxEntry }> = [];
+      for (const [userId, box] of this.inboxes) for (const e of box.entries) if (inRange(e.createdAt, !e.convId.startsWith("chat:"))) entries.push({ userId, e });
+      entries.sort((a, b) => a.e.createdAt - b.e.createdAt || cmp(a.userId, b.userId) || a.e.seq - b.e.seq);
+      const drop = entries.slice(0, Math.max(0, iRoom));
+      if (drop.length === iRoom) safe = Math.min(safe, iRoom === 0 ? r.from : drop[drop.length - 1]!.e.createdAt);
+      const dropped = new Set(drop.map((x) => x.e));
+      for (const userId of new Set(drop.map((x) => x.userId))) {
+        const box = this.inboxes.get(userId)!;
+        box.entries = box.entries.filter((e) => !dropped.has(e));
+      }
+      out.inbox += drop.length;
+      safe = Math.max(safe, r.from);
+      if (r.kind !== "session") out.chatFrom = safe;
+      if (r.kind !== "chat") out.sessionFrom = safe;
+    }
+    return out;
   }
 
   async readsOf(author: string, msgId: string): Promise<ReadMark[]> {
@@ -508,7 +559,7 @@ export class MemoryStore implements Store {
     const inbox: InboxRef[] = recipients.map((userId) => {
       let box = this.inboxes.get(userId);
       if (!box) this.inboxes.set(userId, (box = { lastSeq: 0, entries: [] }));
-      box.entries.push({ seq: ++box.lastSeq, convId: m.convId, convSeq: message.seq });
+      box.entries.push({ seq: ++box.lastSeq, convId: m.convId, convSeq: message.seq, createdAt: now });
       return { userId, inboxSeq: box.lastSeq };
     });
     return { status: "stored", message: { ...message }, inbox };
@@ -546,6 +597,21 @@ export class MemoryStore implements Store {
       for (const [k, r] of this.reads) if (r.convId === m.convId) this.reads.delete(k);
     }
   }
+}
+
+/**
+ * The created_at ranges one purge call searches: one for both kinds when their horizons are equal
+ * (no filter needed), else one per kind that has a horizon.
+ */
+function purgeRanges(req: PurgeRequest): Array<{ kind: "chat" | "session" | null; from: number; before: number }> {
+  const { chatBefore, sessionBefore } = req;
+  const chatFrom = req.chatFrom ?? 0;
+  const sessionFrom = req.sessionFrom ?? 0;
+  if (chatBefore !== null && chatBefore === sessionBefore) return [{ kind: null, from: Math.min(chatFrom, sessionFrom), before: chatBefore }];
+  const out: Array<{ kind: "chat" | "session" | null; from: number; before: number }> = [];
+  if (chatBefore !== null) out.push({ kind: "chat", from: chatFrom, before: chatBefore });
+  if (sessionBefore !== null) out.push({ kind: "session", from: sessionFrom, before: sessionBefore });
+  return out;
 }
 
 function key(a: string, b: string): string {

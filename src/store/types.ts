@@ -241,6 +241,32 @@ export class RetryBatch extends Error {
   }
 }
 
+/** What one `purgeBefore` call removes. Horizons are ms since epoch, compared with `created_at`. */
+export interface PurgeRequest {
+  /** 1:1 messages (session_id null) committed before this go; null keeps them forever. */
+  chatBefore: number | null;
+  /** Session messages committed before this go; null keeps them forever. */
+  sessionBefore: number | null;
+  /** Most messages, and most inbox entries, removed by this call. */
+  limit: number;
+  /**
+   * Resume points from an earlier call's result: rows of that kind committed before this are gone
+   * already, so the search starts here (it spares a scan of what the other kind keeps when the two
+   * horizons differ). 0 or absent: from the start.
+   */
+  chatFrom?: number;
+  sessionFrom?: number;
+}
+
+export interface PurgeResult {
+  messages: number;
+  inbox: number;
+  reads: number;
+  /** Resume points for the next call: every row of that kind committed before it is gone. */
+  chatFrom: number;
+  sessionFrom: number;
+}
+
 export interface Store {
   /**
    * Commits a batch in ONE transaction (group commit, DESIGN §3): dedupes on (msg_from, msg_id),
@@ -291,6 +317,17 @@ export interface Store {
   /** Deletes every message of a 1:1 conversation with its inbox entries and read marks
    * (clearChatHistory); returns the number of messages deleted. */
   conversationClear(convId: ConvId, users: string[]): Promise<number>;
+
+  /**
+   * One small batch of the retention purge (docs/reliability.md "Retention"), in one short
+   * transaction: up to `limit` messages committed before their kind's horizon (`created_at`,
+   * oldest first) go with their read marks, and up to `limit` inbox entries committed before it.
+   * Nothing else changes: conversation and inbox counters are never lowered (a message stored
+   * later gets the next seq), what remains keeps its seqs, sessions, users and files stay. Call
+   * it again, passing back the resume points, until it removes nothing.
+   * A purged message's (msg_from, msg_id) is free again: a resend of it is stored as new.
+   */
+  purgeBefore(req: PurgeRequest): Promise<PurgeResult>;
 
   /** Read marks of one message (findStatusList), ordered by reader. */
   readsOf(author: string, msgId: string): Promise<ReadMark[]>;

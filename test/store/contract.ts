@@ -800,6 +800,133 @@ export function describeStoreContract(
       expect(await store.conversationClear(chatConvId("x", "y"), ["x", "y"])).toBe(0);
     });
 
+    /**
+     * Commits `before`, then `after` at a later millisecond; returns a horizon between the two
+     * (every message of `before` has created_at < horizon <= every message of `after`).
+     */
+    const commitAround = async (before: NewMessage[], after: NewMessage[]) => {
+      const old = (await store.commitBatch(before)).map((o) => stored(o));
+      const horizon = Date.now() + 1;
+      while (Date.now() <= horizon) await new Promise((r) => setTimeout(r, 1));
+      const fresh = (await store.commitBatch(after)).map((o) => stored(o));
+      expect(Math.max(...old.map((o) => o.message.createdAt))).toBeLessThan(horizon);
+      expect(Math.min(...fresh.map((o) => o.message.createdAt))).toBeGreaterThanOrEqual(horizon);
+      return { old, fresh, horizon };
+    };
+    /** Calls purgeBefore until a call removes nothing, passing the resume points on. */
+    const purgeAll = async (req: { chatBefore: number | null; sessionBefore: number | null; limit: number }) => {
+      const total = { messages: 0, inbox: 0, reads: 0, calls: 0, chatFrom: 0, sessionFrom: 0 };
+      for (;;) {
+        const r = await store.purgeBefore({ ...req, chatFrom: total.chatFrom, sessionFrom: total.sessionFrom });
+        total.calls++;
+        expect(r.messages).toBeLessThanOrEqual(req.limit);
+        expect(r.inbox).toBeLessThanOrEqual(req.limit);
+        if (req.chatBefore !== null) expect(r.chatFrom).toBeLessThanOrEqual(req.chatBefore);
+        if (req.sessionBefore !== null) expect(r.sessionFrom).toBeLessThanOrEqual(req.sessionBefore);
+        total.messages += r.messages;
+        total.inbox += r.inbox;
+        total.reads += r.reads;
+        total.chatFrom = r.chatFrom;
+        total.sessionFrom = r.sessionFrom;
+        if (r.messages === 0 && r.inbox === 0) return total;
+        expect(total.calls).toBeLessThan(100);
+      }
+    };
+    const inboxView = async (user: string) => (await allInbox(user)).map((i) => [i.inboxSeq, i.message.msgId]);
+
+    it("purges messages older than the horizon in small batches with their inbox entries and read marks; what remains keeps its seqs", async () => {
+      const members = ["alice", "bob", "carol"];
+      await store.sessionCreate(sessionOf("ret", "alice"), members.map((u, i) => memberOf("ret", u, i)));
+      const ab = chatConvId("alice", "bob");
+      const oldChats = [chat("alice", "bob"), chat("bob", "alice"), chat("alice", "bob")];
+      const oldPosts = [post("alice", "ret"), post("carol", "ret")];
+      // bob reads alice's first old message: the receipt is itself a (hidden) message.
+      const oldReceipt = chat("bob", "alice", { hidden: true, effects: { reads: [{ author: "alice", msgId: oldChats[0]!.msgId, status: 2 }] } });
+      const newChats = [chat("alice", "bob"), chat("bob", "alice")];
+      const newPost = post("bob", "ret");
+      const { fresh, horizon } = await commitAround([...oldChats, ...oldPosts, oldReceipt], [...newChats, newPost]);
+      // A read mark on a message that stays.
+      await store.commitBatch([chat("bob", "alice", { hidden: true, effects: { reads: [{ author: "alice", msgId: newChats[0]!.msgId, status: 1 }] } })]);
+      expect(await store.readCounts("alice", [oldChats[0]!.msgId])).toEqual({ [oldChats[0]!.msgId]: 1 });
+      const oldIds = new Set([...oldChats, ...oldPosts, oldReceipt].map((m) => m.msgId));
+      const before: Record<string, unknown[][]> = {};
+      for (const u of members) before[u] = (await inboxView(u)).filter(([, id]) => !oldIds.has(id as string));
+      expect(before.bob!.length).toBe(4); // the two new chats, the new post, the later receipt
+
+      // Nothing before the horizon yet: nothing to do.
+      expect(await store.purgeBefore({ chatBefore: 1, sessionBefore: 1, limit: 10 })).toMatchObject({ messages: 0, inbox: 0, reads: 0 });
+
+      const total = await purgeAll({ chatBefore: horizon, sessionBefore: horizon, limit: 2 });
+      // 6 messages; inbox: 3 chats x 2 + 2 posts x 3 members + the receipt x 2 = 14 entries.
+      expect(total).toMatchObject({ messages: 6, inbox: 14, reads: 1 });
+      expect(total.calls).toBeGreaterThanOrEqual(8); // at most 2 inbox entries per call
+      for (const m of [...oldChats, ...oldPosts, oldReceipt]) expect(await store.findMessage(m.msgFrom, m.msgId)).toBeNull();
+      expect(await store.readsOf("alice", oldChats[0]!.msgId)).toEqual([]);
+      expect(await store.readCounts("alice", [newChats[0]!.msgId])).toEqual({ [newChats[0]!.msgId]: 1 });
+      // What remains: same conversation seqs (the old receipt was seq 4 of the 1:1 conversation),
+      // same inbox seqs, nothing old left in any inbox.
+      expect((await store.history(ab, 0, 10)).items.map((m) => [m.seq, m.msgId])).toEqual([[6, newChats[1]!.msgId], [5, newChats[0]!.msgId]]);
+      expect((await store.history(sessionConvId("ret"), 0, 10)).items.map((m) => [m.seq, m.msgId])).toEqual([[3, newPost.msgId]]);
+      for (const u of members) expect(await inboxView(u)).toEqual(before[u]);
+      expect((await allInbox("alice")).map((i) => i.inboxSeq)[0]).toBe(fresh[0]!.inbox.find((r) => r.userId === "alice")!.inboxSeq);
+      expect(await store.inboxSeqOf("bob", ab, 5)).not.toBeNull();
+      expect(await store.inboxSeqOf("bob", ab, 1)).toBeNull();
+      // A second pass finds nothing.
+      expect(await purgeAll({ chatBefore: horizon, sessionBefore: horizon, limit: 2 })).toMatchObject({ messages: 0, inbox: 0, reads: 0, calls: 1 });
+
+      // Counters never go back: the next message gets the next seq in its conversation and inbox.
+      const lastAlice = Math.max(...(await allInbox("alice")).map((i) => i.inboxSeq));
+      const next = stored((await store.commitBatch([chat("alice", "bob")]))[0]);
+      expect(next.message.seq).toBe(8); // after the later receipt, 7
+      expect(next.inbox.find((r) => r.userId === "alice")!.inboxSeq).toBe(lastAlice + 1);
+      // A purged (msg_from, msg_id) is beyond retention: a resend is stored again, as new.
+      const again = stored((await store.commitBatch([{ ...oldChats[0]! }]))[0]);
+      expect(again.message.seq).toBe(9);
+      expect(await store.readsOf("alice", oldChats[0]!.msgId)).toEqual([]);
+      expect(duplicate((await store.commitBatch([{ ...oldChats[0]! }]))[0]).seq).toBe(9);
+    });
+
+    it("purges each conversation kind by its own horizon; a kind without one is kept", async () => {
+      await store.sessionCreate(sessionOf("k", "alice"), ["alice", "bob"].map((u, i) => memberOf("k", u, i)));
+      const oldChat = chat("alice", "bob");
+      const oldPost = post("alice", "k");
+      const newChat = chat("bob", "alice");
+      const newPost = post("bob", "k");
+      const { horizon } = await commitAround([oldChat, oldPost], [newChat, newPost]);
+      const ids = async (u: string) => (await allInbox(u)).map((i) => i.message.msgId);
+
+      // Chats only: the old session post and its inbox entries stay.
+      const chats = await purgeAll({ chatBefore: horizon, sessionBefore: null, limit: 1 });
+      expect(chats).toMatchObject({ messages: 1, inbox: 2, sessionFrom: 0 });
+      expect(await store.findMessage("alice", oldChat.msgId)).toBeNull();
+      expect(await store.findMessage("alice", oldPost.msgId)).not.toBeNull();
+      expect(await ids("bob")).toEqual([oldPost.msgId, newChat.msgId, newPost.msgId]);
+
+      // Sessions with a later horizon than chats: every post goes, the newer chat stays.
+      const later = Date.now() + 1;
+      while (Date.now() <= later) await new Promise((r) => setTimeout(r, 1));
+      const both = await purgeAll({ chatBefore: horizon, sessionBefore: later, limit: 1 });
+      expect(both).toMatchObject({ messages: 2, inbox: 4 });
+      expect(await ids("alice")).toEqual([newChat.msgId]);
+      expect(await ids("bob")).toEqual([newChat.msgId]);
+      expect((await store.history(sessionConvId("k"), 0, 10)).total).toBe(0);
+      // The session itself, its members and its counter stay.
+      expect((await store.sessionMembers("k")).length).toBe(2);
+      expect(stored((await store.commitBatch([post("alice", "k")]))[0]).message.seq).toBe(3);
+    });
+
+    it("clearChatHistory after a purge clears what remains, as before", async () => {
+      const ab = chatConvId("alice", "bob");
+      const { horizon } = await commitAround([chat("alice", "bob"), chat("bob", "alice")], [chat("alice", "bob"), chat("alice", "carol")]);
+      expect(await purgeAll({ chatBefore: horizon, sessionBefore: horizon, limit: 10 })).toMatchObject({ messages: 2, inbox: 4 });
+      expect(await store.conversationClear(ab, ["alice", "bob"])).toBe(1);
+      expect(await store.history(ab, 0, 10)).toEqual({ total: 0, items: [] });
+      expect((await allInbox("alice")).map((i) => i.message.convId)).toEqual([chatConvId("alice", "carol")]);
+      expect(await allInbox("bob")).toEqual([]);
+      expect(await purgeAll({ chatBefore: horizon, sessionBefore: horizon, limit: 10 })).toMatchObject({ messages: 0, inbox: 0 });
+      expect(stored((await store.commitBatch([chat("bob", "alice")]))[0]).message.seq).toBe(4);
+    });
+
     it("keeps users: put replaces, get, remove, push codes", async () => {
       const u = (id: string, extra: Partial<User> = {}): User => ({ userId: id, userName: `Name ${id}`, acctLogin: id, userEmail: null, picUrl: null, appPushCode: null, updatedAt: 1, ...extra });
       await store.usersPut([u("u1", { userName: "Ünïcode 😀", picUrl: "p1", userEmail: "u1@x" }), u("u2")]);

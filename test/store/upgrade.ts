@@ -14,7 +14,8 @@ export const INIT = "Init1795000000000";
 export const READS = "ReadsRevokeDissolve1795000000001";
 export const HTTP_API = "HttpApi1795000000002";
 export const DELIVERY = "Delivery1795000000003";
-export const ALL_MIGRATIONS = [INIT, READS, HTTP_API, DELIVERY];
+export const RETENTION = "Retention1795000000004";
+export const ALL_MIGRATIONS = [INIT, READS, HTTP_API, DELIVERY, RETENTION];
 
 export async function checkUpgradeFromInit(url: string): Promise<void> {
   const base = createDataSource(url);
@@ -46,9 +47,9 @@ export async function checkUpgradeFromInit(url: string): Promise<void> {
   } finally {
     await initOnly.destroy();
   }
-  expect(await migrationStatus(url)).toEqual({ applied: [INIT], pending: [READS, HTTP_API, DELIVERY] });
-  await expect(openStore(url)).rejects.toThrow(new RegExp(`needs migrations \\(${READS}, ${HTTP_API}, ${DELIVERY}\\)`));
-  expect(await runMigrations(url)).toEqual([READS, HTTP_API, DELIVERY]);
+  expect(await migrationStatus(url)).toEqual({ applied: [INIT], pending: [READS, HTTP_API, DELIVERY, RETENTION] });
+  await expect(openStore(url)).rejects.toThrow(new RegExp(`needs migrations \\(${READS}, ${HTTP_API}, ${DELIVERY}, ${RETENTION}\\)`));
+  expect(await runMigrations(url)).toEqual([READS, HTTP_API, DELIVERY, RETENTION]);
 
   const store = await openStore(url);
   try {
@@ -73,6 +74,12 @@ export async function checkUpgradeFromInit(url: string): Promise<void> {
   const ds = createDataSource(url);
   await ds.initialize();
   try {
+    const retentionIndexes = async () => ((await ds.query(ds.options.type === "better-sqlite3"
+      ? "SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('IDX_messages_created', 'IDX_inbox_created')"
+      : "SELECT DISTINCT INDEX_NAME AS name FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND INDEX_NAME IN ('IDX_messages_created', 'IDX_inbox_created')")) as unknown[]).length;
+    expect(await retentionIndexes()).toBe(2);
+    await ds.undoLastMigration({ transaction: "each" });
+    expect(await retentionIndexes()).toBe(0);
     await ds.undoLastMigration({ transaction: "each" });
     await expect(ds.query("SELECT COUNT(*) AS n FROM online_devices")).rejects.toThrow();
     await ds.undoLastMigration({ transaction: "each" });
@@ -87,6 +94,6 @@ export async function checkUpgradeFromInit(url: string): Promise<void> {
   } finally {
     await ds.destroy();
   }
-  expect(await migrationStatus(url)).toEqual({ applied: [INIT], pending: [READS, HTTP_API, DELIVERY] });
-  expect(await runMigrations(url)).toEqual([READS, HTTP_API, DELIVERY]);
+  expect(await migrationStatus(url)).toEqual({ applied: [INIT], pending: [READS, HTTP_API, DELIVERY, RETENTION] });
+  expect(await runMigrations(url)).toEqual([READS, HTTP_API, DELIVERY, RETENTION]);
 }
