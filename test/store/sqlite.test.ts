@@ -50,6 +50,13 @@ describe("SQLite schema and connection", () => {
       expect(plan("DELETE FROM inbox WHERE user_id IN ('a', 'b') AND conv_id = 'session:s' AND conv_seq <> 3")).toMatch(/SEARCH inbox USING (COVERING )?INDEX IDX_inbox_user_conv/);
       expect(plan("DELETE FROM messages WHERE conv_id = 'session:s' AND seq <> 3")).toMatch(/SEARCH messages USING/);
       expect(plan("DELETE FROM message_reads WHERE conv_id = 'session:s'")).toMatch(/SEARCH message_reads USING (COVERING )?INDEX IDX_message_reads_conv/);
+      // Retention: each purge batch reads a created_at range, oldest first (src/store/sql/retention.ts).
+      for (const kind of ["", " AND session_id IS NULL", " AND session_id IS NOT NULL"]) {
+        expect(plan(`SELECT conv_id, seq, msg_from, msg_id, created_at FROM messages WHERE created_at >= 0 AND created_at < 9${kind} ORDER BY created_at, conv_id, seq LIMIT 500`)).toMatch(/SEARCH messages USING INDEX IDX_messages_created/);
+      }
+      for (const kind of ["", " AND conv_id LIKE 'chat:%'"]) {
+        expect(plan(`SELECT user_id, seq, created_at FROM inbox WHERE created_at >= 0 AND created_at < 9${kind} ORDER BY created_at, user_id, seq LIMIT 500`)).toMatch(/SEARCH inbox USING INDEX IDX_inbox_created/);
+      }
     } finally {
       db.close();
     }
