@@ -3,7 +3,7 @@
 // verified how, and how to run the live suite.
 //
 // What differs from the other databases, and how this adapter answers it:
-// - Parameters are `@p0, @p1, …`, numbered across a whole batch; a request carries at most 2,100.
+// - Parameters are `@p0, @p1, …`, numbered across a whole batch; a request carries at most 2,098.
 // - A step's statements go as one batch (one round trip) as long as their parameters fit in one
 //   request; SELECT results come back as the batch's record sets, in order.
 // - Row locks are table hints: SELECT … FROM t WITH (UPDLOCK, ROWLOCK) holds the rows until the
@@ -12,11 +12,12 @@
 //   match-then-insert atomic against another session inserting the same key.
 // - No row-value IN: pairs are `(a = @x AND b = @y) OR …`. No GREATEST before SQL Server 2022:
 //   CASE. LIMIT/OFFSET is `OFFSET … ROWS FETCH NEXT … ROWS ONLY`.
+// - SESSION_USER is a reserved word: the sessions.session_user column is written [session_user].
 // - Identifiers compare with the columns' binary collation (Latin1_General_100_BIN2), as on the
 //   other databases: 'A' and 'a' are different msg_ids.
 import type { DataSource } from "typeorm";
 import {
-  driveAsync, driverError, insertSql, multiRow, numberPlaceholders, offsetFetch, placeholders,
+  driveAsync, driverError, insertSql, multiRow, numberPlaceholders, offsetFetch, placeholders, SqlCache,
   type Dialect, type Program, type Row, type SetRule, type Stmt,
 } from "../dialect.js";
 
@@ -25,8 +26,9 @@ const ERR_DUP_INDEX = 2601; // duplicate key row in a unique index
 const ERR_DEADLOCK = 1205;
 const ERR_LOCK_TIMEOUT = 1222;
 
-/** Most parameters in one request (SQL Server's limit is 2,100). */
-export const MSSQL_MAX_PARAMS = 2100;
+/** Most parameters in one request: SQL Server allows 2,100, and sp_executesql, which carries a
+ * parameterised batch, takes two of them for itself. */
+export const MSSQL_MAX_PARAMS = 2098;
 
 /** The parts of the mssql package this adapter uses (the module TypeORM loaded). */
 interface MssqlRequest {
@@ -45,12 +47,17 @@ interface MssqlPool {
   transaction(): MssqlTransaction;
 }
 
-/** Statements as one T-SQL batch: `@pN` numbered from `start`; each statement ends with `;`. */
+/** Columns of the schema whose names T-SQL reserves (SESSION_USER is a function): bracketed. */
+export const SQLSERVER_QUOTED = ["session_user"] as const;
+const QUOTE_RE = new RegExp(`\\b(${SQLSERVER_QUOTED.join("|")})\\b`, "g");
+const quoted = new SqlCache((sql) => sql.replace(QUOTE_RE, "[$1]"));
+
+/** Statements as one T-SQL batch: `@pN` numbered across it; each statement ends with `;`. */
 export function sqlServerBatch(stmts: readonly Stmt[]): { sql: string; params: unknown[] } {
   const params: unknown[] = [];
   const parts: string[] = [];
   for (const s of stmts) {
-    parts.push(`${numberPlaceholders(s.sql, (i) => `@p${i}`, params.length)};`);
+    parts.push(`${numberPlaceholders(quoted.get(s.sql), (i) => `@p${i}`, params.length)};`);
     for (const p of s.params) params.push(p);
   }
   return { sql: parts.join("\n"), params };

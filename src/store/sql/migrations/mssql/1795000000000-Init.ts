@@ -5,10 +5,13 @@
 //   code point by code point as on the other databases ('A' and 'a' are different msg_ids; the
 //   server's default collation is case-insensitive).
 // - Defaults are unnamed (SQL Server names them itself).
+// - SESSION_USER is a T-SQL reserved word: the column is created as [session_user].
 import type { MigrationInterface, QueryRunner } from "typeorm";
 import { SCHEMA, type Col, type TableSpec } from "../schema-1795000000003.js";
 
 const COLLATE = "COLLATE Latin1_General_100_BIN2";
+/** T-SQL reserves SESSION_USER (a function): that column's name is bracketed. */
+const ident = (name: string): string => (name === "session_user" ? `[${name}]` : name);
 
 function type(col: Col): string {
   const t = col.type;
@@ -18,7 +21,7 @@ function type(col: Col): string {
 
 function column(col: Col): string {
   const dflt = col.default !== undefined ? ` DEFAULT ${col.default}` : "";
-  return `  ${col.name} ${type(col)} ${col.nullable ? "NULL" : "NOT NULL"}${dflt}`;
+  return `  ${ident(col.name)} ${type(col)} ${col.nullable ? "NULL" : "NOT NULL"}${dflt}`;
 }
 
 export function sqlServerTable(t: TableSpec): string[] {
