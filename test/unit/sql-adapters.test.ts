@@ -85,7 +85,7 @@ function sessionMsg(from: string, sessionId: string, id: string, extra: Partial<
 
 /** Calls every Store method, through every branch worth a distinct statement. */
 async function exercise(store: Store): Promise<void> {
-  const many = (n: number, f: (i: number) => NewMessage) => Array.from({ length: n }, (_, i) => f(i));
+  const many = <T,>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));
   await store.commitBatch([msg("alice", "bob", "m1"), msg("bob", "alice", "m2"), msg("alice", "bob", "m1")]);
   await store.commitBatch([sessionMsg("alice", "s1", "m3"), sessionMsg("bob", "s2", "m4", { hidden: true })]);
   await store.commitBatch([
