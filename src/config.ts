@@ -10,6 +10,13 @@ const bool = z.preprocess(
   z.boolean(),
 );
 
+/** A whole number of days, 0 or more (retention: 0 = keep forever). */
+const DAYS = "must be a whole number of days from 0 (keep forever) to 36500";
+const days = z.preprocess(
+  (v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v),
+  z.number({ error: DAYS }).int(DAYS).min(0, DAYS).max(36500, DAYS),
+);
+
 /** A comma-separated list (or a JSON array in the file) of user/session ids, each validated and
  * folded like every id (src/protocol/ids.ts); duplicates dropped, order kept. */
 const addressList = z
@@ -87,6 +94,11 @@ export const OPTIONS = {
   jimLoginPerAddress: { env: "TLIM_JIM_LOGIN_PER_ADDRESS", schema: int(0, 100000).default(30), doc: "J-IM login attempts per minute from one source address (0 = no limit)" },
   jimLoginPerUser: { env: "TLIM_JIM_LOGIN_PER_USER", schema: int(0, 100000).default(10), doc: "failed J-IM login attempts per minute for one user id (0 = no limit)" },
   syncPageSize: { env: "TLIM_SYNC_PAGE_SIZE", schema: int(1, 10000).default(500), doc: "inbox entries read per page when a device comes online" },
+  retentionDays: { env: "TLIM_RETENTION_DAYS", schema: days.default(0), doc: "messages older than this many days are purged with their inbox entries and read marks, in small batches (0 = keep forever; docs/reliability.md \"Retention\")" },
+  retentionChatDays: { env: "TLIM_RETENTION_CHAT_DAYS", schema: days.optional(), doc: "overrides TLIM_RETENTION_DAYS for 1:1 conversations (0 = keep them forever; unset = TLIM_RETENTION_DAYS)" },
+  retentionSessionDays: { env: "TLIM_RETENTION_SESSION_DAYS", schema: days.optional(), doc: "overrides TLIM_RETENTION_DAYS for sessions (group conversations) (0 = keep them forever; unset = TLIM_RETENTION_DAYS)" },
+  retentionIntervalS: { env: "TLIM_RETENTION_INTERVAL_S", schema: int(1, 7 * 86400).default(3600), doc: "seconds between two purge rounds (a round runs batches until nothing is left to purge)" },
+  retentionBatch: { env: "TLIM_RETENTION_BATCH", schema: int(1, 10000).default(500), doc: "most messages (and most inbox entries) one purge transaction removes" },
   synchronize: { env: "TLIM_DB_SYNCHRONIZE", schema: bool.default(false), doc: "tests only: let TypeORM create the schema instead of running migrations" },
 } satisfies Record<string, Option>;
 

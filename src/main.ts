@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import type { Config } from "./config.js";
 import { ImCore } from "./core/im.js";
 import { createLogger, type Logger } from "./log.js";
+import { Retention } from "./core/retention.js";
 import { openStore } from "./store/open.js";
 import type { Store } from "./store/types.js";
 import { createHttpApp } from "./transports/http/app.js";
@@ -126,6 +127,14 @@ export async function startTlim(config: Config, log: Logger = createLogger(confi
     }
   }
 
+  const retention = new Retention(store, {
+    chatDays: config.retentionChatDays ?? config.retentionDays,
+    sessionDays: config.retentionSessionDays ?? config.retentionDays,
+    intervalMs: config.retentionIntervalS * 1000,
+    batch: config.retentionBatch,
+  }, log.child({ part: "retention" }));
+  retention.start();
+
   let stopped = false;
   return {
     core,
@@ -138,6 +147,7 @@ export async function startTlim(config: Config, log: Logger = createLogger(confi
       stopped = true;
       await new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections?.();
+      await retention.stop();
       await jim?.stop();
       await xmpp.stop();
       await core.close();

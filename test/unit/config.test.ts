@@ -41,6 +41,25 @@ describe("loadConfig", () => {
     expect(c.apiAuth).toBe("none");
   });
 
+  it("retention: off by default, per-kind days override the common one, whole days only", () => {
+    const base = { TLIM_XMPP_SECRET: "s", TLIM_API_SECRET: "k" };
+    expect(loadConfig({ env: base })).toMatchObject({ retentionDays: 0, retentionChatDays: undefined, retentionSessionDays: undefined, retentionIntervalS: 3600, retentionBatch: 500 });
+    expect(loadConfig({ env: { ...base, TLIM_RETENTION_DAYS: "90", TLIM_RETENTION_SESSION_DAYS: "0" } })).toMatchObject({ retentionDays: 90, retentionChatDays: undefined, retentionSessionDays: 0 });
+    expect(loadConfig({ file: { retentionChatDays: 30 }, env: base }).retentionChatDays).toBe(30);
+    let err: unknown;
+    try {
+      loadConfig({ env: { ...base, TLIM_RETENTION_DAYS: "-1", TLIM_RETENTION_CHAT_DAYS: "1.5", TLIM_RETENTION_SESSION_DAYS: "a week", TLIM_RETENTION_INTERVAL_S: "0", TLIM_RETENTION_BATCH: "0" } });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const problems = (err as ConfigError).problems;
+    for (const name of ["TLIM_RETENTION_DAYS", "TLIM_RETENTION_CHAT_DAYS", "TLIM_RETENTION_SESSION_DAYS"]) {
+      expect(problems).toContain(`${name} (${name === "TLIM_RETENTION_DAYS" ? "retentionDays" : name === "TLIM_RETENTION_CHAT_DAYS" ? "retentionChatDays" : "retentionSessionDays"}): must be a whole number of days from 0 (keep forever) to 36500`);
+    }
+    expect(problems.join("\n")).toMatch(/TLIM_RETENTION_INTERVAL_S[\s\S]*TLIM_RETENTION_BATCH/);
+  });
+
   it("TLS of the J-IM password check: verify by default, insecure on request; the CA file must exist", () => {
     const base = { TLIM_XMPP_SECRET: "s", TLIM_API_SECRET: "k" };
     const c = loadConfig({ env: base });
