@@ -19,6 +19,8 @@ import { SCHEMA } from "../../src/store/sql/migrations/schema-1795000000003.js";
 import { oracleTable } from "../../src/store/sql/migrations/oracle/1795000000000-Init.js";
 import { sqlServerTable } from "../../src/store/sql/migrations/mssql/1795000000000-Init.js";
 import { SqlStore } from "../../src/store/sql/sqlStore.js";
+import { createDataSource, parseDbUrl } from "../../src/store/sql/datasource.js";
+import { openStore } from "../../src/store/open.js";
 import { chatConvId, sessionConvId, type NewMessage, type Store } from "../../src/store/types.js";
 import { checkOracle, checkTsql } from "../support/sql-checks.js";
 
@@ -230,5 +232,30 @@ describe("offline statement checks", () => {
       /^(\w+)(?: INTO)? (\w+)/.exec(s.sql.replace(/ FROM dual/, "").replace(/^MERGE/, "INSERT").replace(/^SELECT .*? FROM /, "SELECT "))?.slice(1).join(" ")));
     expect(kinds(oracle)).toEqual(kinds(sqlite));
     expect(kinds(mssql)).toEqual(kinds(mysql));
+  });
+});
+
+describe("Oracle and SQL Server URLs and connections", () => {
+  it("parses oracle://, mssql:// and sqlserver:// URLs (default ports, service name, TLS flags)", () => {
+    expect(parseDbUrl("oracle://tlim:p%40ss@db.example:1522/FREEPDB1")).toEqual({ kind: "oracle", host: "db.example", port: 1522, user: "tlim", password: "p@ss", database: "FREEPDB1" });
+    expect(parseDbUrl("oracle://tlim:x@db/ORCL")).toMatchObject({ port: 1521 });
+    expect(parseDbUrl("mssql://sa:x@db/tlim")).toEqual({ kind: "mssql", host: "db", port: 1433, user: "sa", password: "x", database: "tlim", encrypt: true, trustServerCertificate: false });
+    expect(parseDbUrl("sqlserver://sa:x@db:1444/tlim?encrypt=false&trustServerCertificate=true")).toMatchObject({ kind: "mssql", port: 1444, encrypt: false, trustServerCertificate: true });
+    expect(() => parseDbUrl("mssql://sa:x@db/tlim?encrypt=maybe")).toThrow(/encrypt must be true or false/);
+    expect(() => parseDbUrl("oracle://sa:secret@db/")).toThrow(/missing service name/);
+    expect(() => parseDbUrl("oracle://sa:secret@db/")).not.toThrow(/secret/);
+  });
+
+  it("their entities are valid for TypeORM, and with no server openStore fails fast, naming the URL without its password", async () => {
+    for (const url of ["oracle://tlim:secret@127.0.0.1:1/FREEPDB1", "mssql://sa:secret@127.0.0.1:1/tlim"]) {
+      const ds = createDataSource(url);
+      await (ds as unknown as { buildMetadatas(): Promise<void> }).buildMetadatas();
+      expect(ds.entityMetadatas).toHaveLength(SCHEMA.length);
+      const started = Date.now();
+      const err = await openStore(url).then(() => null, (e: Error) => e);
+      expect(err?.message).toMatch(/^cannot open database (oracle|mssql):\/\/\w+:\*\*\*@127\.0\.0\.1:1\//);
+      expect(err?.message).not.toContain("secret");
+      expect(Date.now() - started).toBeLessThan(15_000);
+    }
   });
 });
