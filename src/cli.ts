@@ -5,6 +5,8 @@ import { ConfigError, describeOptions, loadConfig, readConfigFile } from "./conf
 import { createLogger } from "./log.js";
 import { startTlim } from "./main.js";
 import { runMigrations } from "./store/open.js";
+import { parseDbUrl } from "./store/sql/datasource.js";
+import { pendingScript, schemaScript } from "./store/sql/migrations/script.js";
 import { VERSION } from "./version.js";
 
 const program = new Command()
@@ -38,10 +40,22 @@ program
 program
   .command("migrate")
   .description("create or update the database schema (TLIM_DB_URL: sqlite:… or mysql://…)")
-  .action(async () => {
+  .option("--print", "print the SQL of the pending migrations for the configured database instead of running them")
+  .option("--all", "with --print: the whole schema script of the configured database's kind (as in sql/), without connecting")
+  .action(async (opts: { print?: boolean; all?: boolean }) => {
     // Only the database matters here: the XMPP secret is not required to migrate.
     const file = readConfigFile(program.opts<{ config: string }>().config);
     const cfg = loadConfig({ file, overrides: { xmppSecret: "unused-for-migrate", apiAuth: "none" } });
+    if (opts.all && !opts.print) throw new ConfigError(["--all only goes with --print"]);
+    if (opts.print) {
+      try {
+        process.stdout.write(opts.all ? (await schemaScript(parseDbUrl(cfg.dbUrl).kind)).text : await pendingScript(cfg.dbUrl));
+      } catch (err) {
+        console.error(`tlim migrate --print: ${(err as Error).message}`);
+        process.exit(1);
+      }
+      return;
+    }
     const applied = await runMigrations(cfg.dbUrl);
     console.log(applied.length === 0 ? "schema is up to date" : `applied: ${applied.join(", ")}`);
   });
