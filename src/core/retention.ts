@@ -7,8 +7,8 @@ import type { PurgeResult, Store } from "../store/types.js";
 
 const DAY_MS = 86_400_000;
 
-/** Resume points are dropped this often, so a row committed under a clock that went back is
- * found by the next full pass. */
+/** Resume points (used when the two kinds have different horizons) are dropped this often, so a
+ * row committed under a clock that went back is found by the next full pass. */
 const RESUME_TTL_MS = DAY_MS;
 
 export interface RetentionOptions {

@@ -607,7 +607,9 @@ function purgeRanges(req: PurgeRequest): Array<{ kind: "chat" | "session" | null
   const { chatBefore, sessionBefore } = req;
   const chatFrom = req.chatFrom ?? 0;
   const sessionFrom = req.sessionFrom ?? 0;
-  if (chatBefore !== null && chatBefore === sessionBefore) return [{ kind: null, from: Math.min(chatFrom, sessionFrom), before: chatBefore }];
+  // One horizon: the created_at range is exact (nothing before it is kept), so it always starts at
+  // 0 and a row committed under a clock that went back is still found.
+  if (chatBefore !== null && chatBefore === sessionBefore) return [{ kind: null, from: 0, before: chatBefore }];
   const out: Array<{ kind: "chat" | "session" | null; from: number; before: number }> = [];
   if (chatBefore !== null) out.push({ kind: "chat", from: chatFrom, before: chatBefore });
   if (sessionBefore !== null) out.push({ kind: "session", from: sessionFrom, before: sessionBefore });

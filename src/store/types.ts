@@ -251,8 +251,8 @@ export interface PurgeRequest {
   limit: number;
   /**
    * Resume points from an earlier call's result: rows of that kind committed before this are gone
-   * already, so the search starts here (it spares a scan of what the other kind keeps when the two
-   * horizons differ). 0 or absent: from the start.
+   * already, so the search starts here. Used only when the two horizons differ, where they spare
+   * walking again over what the other kind keeps. 0 or absent: from the start.
    */
   chatFrom?: number;
   sessionFrom?: number;
