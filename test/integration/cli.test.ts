@@ -1,11 +1,12 @@
 // The user's entry points: `tlim --help`, `tlim migrate`, `tlim start` as a real process.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import net from "node:net";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OPTIONS } from "../../src/config.js";
+import { migrationStatus } from "../../src/store/sql/migrations/run.js";
 import { createTestDatabase } from "../support/mysql.js";
 import { onServer, startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
 import { connectClient, type TestClient } from "../support/xmpp-client.js";
@@ -113,6 +114,47 @@ describe(onServer("tlim command line"), () => {
       rmSync(dir, { recursive: true, force: true });
       await mysql.drop();
     }
+  });
+});
+
+describe(onServer("tlim migrate --print"), () => {
+  it("prints the SQL of the pending migrations without running it, on SQLite and on MariaDB", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tlim-print-"));
+    const mysql = await createTestDatabase("print");
+    try {
+      for (const [url, create] of [
+        [`sqlite:${join(dir, "t.sqlite")}`, 'CREATE TABLE "conversations"'],
+        [mysql.url, "CREATE TABLE `conversations`"],
+      ] as const) {
+        const all = (await migrationStatus(url)).pending;
+        const printed = run(["migrate", "--print"], { TLIM_DB_URL: url });
+        expect(printed.status, printed.stderr).toBe(0);
+        expect(printed.stdout).toContain(create);
+        for (const name of all) expect(printed.stdout).toContain(`-- Migration ${name}`);
+        expect(printed.stdout).toContain("tlim_migrations");
+        expect(await migrationStatus(url)).toEqual({ applied: [], pending: all }); // nothing ran
+        expect(run(["migrate"], { TLIM_DB_URL: url }).status).toBe(0);
+        const after = run(["migrate", "--print"], { TLIM_DB_URL: url });
+        expect(after.status, after.stderr).toBe(0);
+        expect(after.stdout).toContain("up to date");
+        expect(after.stdout).not.toContain("CREATE TABLE");
+      }
+      // --all: the whole script of the database's kind, as committed in sql/, without connecting.
+      const all = run(["migrate", "--print", "--all"], { TLIM_DB_URL: "mysql://root@127.0.0.1:1/none" });
+      expect(all.status, all.stderr).toBe(0);
+      expect(all.stdout).toBe(readFileSync(new URL("../../sql/mysql.sql", import.meta.url), "utf8"));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await mysql.drop();
+    }
+  }, 60_000);
+
+  it("fails with a clear message when the database cannot be reached", () => {
+    const r = run(["migrate", "--print"], { TLIM_DB_URL: "mysql://tlim:secret@127.0.0.1:1/none" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("tlim migrate --print: cannot open database mysql://tlim:***@127.0.0.1:1/none");
+    expect(r.stderr).not.toContain("secret");
+    expect(r.stdout).toBe("");
   });
 });
 
