@@ -1,5 +1,5 @@
 // Offline checks of SQL Server and Oracle statements, for the databases that cannot run here
-// (what was verified live and what only by these checks: the closing notes of issue 12).
+// (docs/databases.md says what was verified live and what only by these checks).
 //
 // checkTsql: node-sql-parser's `transactsql` grammar (5.4.0) parses each statement, plus rules for
 // what that grammar accepts but SQL Server refuses (it is lenient: LIMIT, backticks, `||`,
