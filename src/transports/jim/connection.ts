@@ -1,6 +1,6 @@
 // One J-IM connection (TCP or WebSocket): a device of its user once logged in. It runs its
 // requests one after another in arrival order and keeps replies in request order (the chat
-// reply 12 carries no message id: clients correlate by order, spec §2.11). The wire under it
+// reply 12 carries no message id: clients correlate by order). The wire under it
 // (TCP framing, WebSocket) is a subclass: tcp.ts, ws.ts.
 //
 // Memory: a server holds one of these per connection, idle most of the time (100,000 and more,
@@ -48,9 +48,9 @@ function isPromise(v: unknown): v is Promise<unknown> {
 export abstract class JimConnection {
   /** The logged-in user, null before login. */
   user: string | null = null;
-  /** Output dialect: v2 when the client spoke v2 at login (`loginname`), spec §6.1. */
+  /** Output dialect: v2 when the client spoke v2 at login (`loginname`), docs/jim-gateway.md "Decisions", 1. */
   dialect: Dialect = "v3";
-  /** Groups (tlim sessions) this connection is bound to, null for none: join/exit notifies (spec §2.9-2.10). */
+  /** Groups (tlim sessions) this connection is bound to, null for none: join/exit notifies (commands 9 and 10). */
   groups: Set<string> | null = null;
   /** Offline bookkeeping of this device, set at login. */
   sync: DeviceSync | null = null;

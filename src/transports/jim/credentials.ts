@@ -1,4 +1,4 @@
-// Login checks (docs/jim-gateway.md "Logging in"): a token signed with TLIM_JIM_TOKEN_SECRET,
+// Login checks (docs/jim-gateway.md "Identity, login and devices"): a token signed with TLIM_JIM_TOKEN_SECRET,
 // or a password checked by the XMPP server itself: a throwaway client authenticates over SASL
 // on the server's client port (TLIM_XMPP_C2S, TLS per TLIM_XMPP_C2S_TLS / TLIM_XMPP_C2S_CA:
 // c2s-login.ts) and disconnects. Nothing secret is cached. Only the server's refusal of the

@@ -1,5 +1,6 @@
-// The J-IM HTTP API on the J-IM port (spec §1.4), with the API secret upstream lacked
-// (DESIGN Q14: `Authorization: Bearer <secret>` or `secret=<secret>`):
+// The J-IM HTTP API on the J-IM port (docs/jim-gateway.md "HTTP API"), with the API secret upstream lacked
+// (`Authorization: Bearer <secret>` or `secret=<secret>`; docs/architecture.md "The APIs are
+// closed without a secret"):
 //   /api/message/send   body = a chat exactly as command 11, `from` required -> the reply-12 body
 //   /api/user/online    userid -> 10019 online / 10001 offline (J-IM connections or XMPP presence)
 //   /api/user/close     userid -> closes every J-IM connection of the user, 10021
@@ -34,7 +35,7 @@ export function httpHandler(deps: JimDeps, opts: HttpOptions) {
       const raw = await readBody(req, opts.maxBodyBytes);
       if (raw === null) return send(413, { error: `request body is larger than ${opts.maxBodyBytes} bytes` });
       const params = paramsOf(url, req, raw);
-      // Without a configured secret the API stays closed (DESIGN Q14), it never opens.
+      // Without a configured secret the API stays closed, it never opens.
       if (expected !== null && (expected.length === 0 || !secretMatches(expected, req, params))) return send(401, status(10020));
       switch (url.pathname) {
         case "/api/message/send": {

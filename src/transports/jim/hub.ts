@@ -1,4 +1,4 @@
-// Who is connected: logged-in J-IM connections by user and by bound group (spec §4.5: a user
+// Who is connected: logged-in J-IM connections by user and by bound group (a user
 // may have many connections; pushes go to all of them; group binding is per connection).
 // A connection bound to a group keeps the card its join notice (9) showed, so its exit notice
 // (10) shows the same user (nick, avatar); connections bound to no group hold nothing here.
@@ -97,14 +97,14 @@ function exitCard(userId: string, card: GroupCard | undefined): Record<string, u
   return { ...rest, status: "offline" };
 }
 
-/** User as a dialect spells it: v2 `id`, v3 `userId` (spec §2.3). */
+/** User as a dialect spells it: v2 `id`, v3 `userId` (docs/jim-gateway.md "Decisions", 1). */
 export function userOf(u: Record<string, unknown> & { userId: string }, dialect: Dialect): Record<string, unknown> {
   if (dialect === "v3") return u;
   const { userId, ...rest } = u;
   return { id: userId, ...rest };
 }
 
-/** Command 9: v3 top-level fields with a status, v2 wrapped in data (spec §2.9). */
+/** Command 9: v3 top-level fields with a status, v2 wrapped in data (docs/jim-gateway.md "Commands"). */
 function joinNotify(group: string, user: Record<string, unknown> & { userId: string }, dialect: Dialect): Packet {
   return dialect === "v3"
     ? statusPacket(Cmd.JOIN_GROUP_NOTIFY, 10011, { group, user })

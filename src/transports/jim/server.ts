@@ -1,4 +1,4 @@
-// The J-IM port (spec §1.1): one listener; the first bytes of a connection decide the protocol.
+// The J-IM port (docs/jim-gateway.md "One port, three protocols"): one listener; the first bytes of a connection decide the protocol.
 // 0x01 -> J-IM TCP framing; anything else is handed to a node:http server, where an upgrade
 // with Sec-WebSocket-Key becomes a WebSocket (ws, noServer) and the rest is the HTTP API.
 // Transport code only: read a frame, dispatch, write the answer.
@@ -107,7 +107,7 @@ export class JimServer {
     };
     this.server = createServer((socket) => this.accept(socket));
     this.http = createHttpServer(httpHandler(deps, { apiSecret: opts.apiSecret, maxBodyBytes: opts.maxBodyBytes }));
-    // Bytes that are neither 0x01 nor HTTP (spec §1.1 "none"): 400, closed.
+    // Bytes that are neither 0x01 nor HTTP: 400, closed.
     this.http.on("clientError", (_err, socket: Socket) => {
       if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
       setTimeout(() => socket.destroy(), 1000).unref();
@@ -214,7 +214,7 @@ export class JimServer {
       const upTo = Number(data.toString("latin1"));
       if (Number.isSafeInteger(upTo) && upTo > 0) conn.sync?.confirmUpTo(upTo);
     });
-    // Text and binary frames alike (spec §1.3): the payload is JSON with a mandatory "cmd".
+    // Text and binary frames alike: the payload is JSON with a mandatory "cmd".
     ws.on("message", (data: Buffer | ArrayBuffer | Buffer[]) => {
       conn.lastRx = Date.now();
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);

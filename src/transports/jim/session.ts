@@ -1,4 +1,5 @@
-// One request on one connection -> exactly one answer (DESIGN §1): no module -> 10017 with
+// One request on one connection -> exactly one answer (docs/architecture.md "Every request gets
+// exactly one answer"): no module -> 10017 with
 // command 0; before login only handshake, heartbeat, login and closing oneself -> otherwise the
 // command's reply with 10020; a handler that throws -> logged, its failure code.
 // A handler that answers at once (heartbeat, handshake…) costs no promise: dispatch returns a

@@ -1,4 +1,4 @@
-// Offline bookkeeping of one J-IM device (DESIGN §3: nothing is deleted because it was read).
+// Offline bookkeeping of one J-IM device (docs/architecture.md "Reading never deletes").
 //
 // Writing to the socket proves nothing (docs/protocol.md "Devices"): what this connection was
 // given moves the stored cursor only once the device shows it read it — traffic from the device
@@ -7,7 +7,7 @@
 // was not confirmed for the next login (cmd 19 offers it again).
 //
 // At login the device's cursor is read: everything after it is its offline backlog, which a
-// J-IM client fetches with cmd 19 type 0 (spec §2.15). Live pushes and fetched entries are
+// J-IM client fetches with cmd 19 type 0 (docs/jim-gateway.md "Offline and history (19 → 20)"). Live pushes and fetched entries are
 // remembered until the backlog is covered from the cursor up, so a fetch never repeats a push
 // and a push never repeats a fetch; the cursor only moves over entries the device really got,
 // so a connection that goes away mid-way leaves the rest for next time.

@@ -1,4 +1,4 @@
-// A J-IM connection over TCP framing (spec §1.2): reads frames, writes frames. The server's one
+// A J-IM connection over TCP framing (docs/jim-gateway.md "TCP framing"): reads frames, writes frames. The server's one
 // shared 'data' listener hands it every read (server.ts); a partial frame is all it keeps
 // between reads, and only while one is partial: the reads that hold it, joined once when the
 // header says the frame is complete (feedFrames, linear in the bytes received).
@@ -48,7 +48,7 @@ export class TcpConnection extends JimConnection implements FrameSink {
     try {
       this.partial = feedFrames(this.partial, chunk, this.host.maxBodyBytes, this);
     } catch (err) {
-      // Unknown version or command, negative or oversized length: close (spec §1.2).
+      // Unknown version or command, negative or oversized length: close (nothing is sent).
       this.log.info({ reason: (err as FrameError).message, user: this.user }, "j-im tcp frame refused; closing");
       this.partial = null;
       this.close();

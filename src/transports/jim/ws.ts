@@ -1,4 +1,4 @@
-// A J-IM connection over WebSocket (spec §1.3): JSON text frames both ways.
+// A J-IM connection over WebSocket (docs/jim-gateway.md "WebSocket"): JSON text frames both ways.
 import type { Socket } from "node:net";
 import type { WebSocket } from "ws";
 import { JimConnection, type ConnectionHost, type Protocol } from "./connection.js";
@@ -39,7 +39,7 @@ export class WsConnection extends JimConnection {
 
   /** A protocol-level ping (RFC 6455 §5.5.2): the barrier above, and the keepalive of an idle
    * connection (server.ts sweep), whose pong counts as traffic. Its payload is the highest seq
-   * pushed so far, which the pong echoes (§5.5.3): the pong confirms exactly what was pushed
+   * pushed so far, which the pong echoes (RFC 6455 §5.5.3): the pong confirms exactly what was pushed
    * before the ping, not what was pushed while it travelled. */
   ping(): void {
     try {

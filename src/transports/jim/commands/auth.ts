@@ -1,4 +1,4 @@
-// Auth 3 -> 4 (spec §2.7). Upstream verifies nothing and echoes the body with "authKey"
+// Auth 3 -> 4. Upstream verifies nothing and echoes the body with "authKey"
 // appended to the token; tlim does the same, but only after login (login is the real check).
 import { Cmd, statusPacket } from "../../../protocol/jim-commands.js";
 import type { JimCommand } from "../context.js";

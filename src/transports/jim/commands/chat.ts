@@ -1,4 +1,4 @@
-// Chat 11 -> 12 (spec §2.11). The body becomes a tlim envelope from the logged-in user (a
+// Chat 11 -> 12 (docs/jim-gateway.md "Chat (11 → 12, push 11)"). The body becomes a tlim envelope from the logged-in user (a
 // different `from` is refused, not trusted) and goes through the core: reply 12 is sent after
 // the commit, 10001 when a private target is offline (the message is kept in its inbox).
 // Delivery to anyone, J-IM or XMPP, is the core's sinks' business.
@@ -10,10 +10,10 @@ import { ImError } from "../../../protocol/errors.js";
 import type { JimConnection } from "../connection.js";
 import type { JimCommand, JimDeps } from "../context.js";
 
-/** A dash-less UUID, as J-IM generates ids (spec §2.1). */
+/** A dash-less UUID, as J-IM generates ids. */
 export const newJimId = () => randomUUID().replace(/-/g, "");
 
-/** 10002 with the reason in `data` (the msg text stays the spec's). */
+/** 10002 with the reason in `data` (the msg text stays upstream's). */
 export function refusal(command: number, err: unknown): Packet {
   if (err instanceof ImError) return statusPacket(command, 10002, { data: { error: err.code, detail: err.message } });
   if (err instanceof ChatRefusal) return statusPacket(command, 10002, { data: { error: "error-000", detail: err.message } });

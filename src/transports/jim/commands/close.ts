@@ -1,4 +1,4 @@
-// Close 14 -> 14 (spec §2.13): 10021, then the connection closes; with `userId` of oneself every
+// Close 14 -> 14: 10021, then the connection closes; with `userId` of oneself every
 // connection of the user closes. Closing another user is refused with 10020 (upstream let anyone
 // kick anyone); an unparsable body is 10020 and the connection stays.
 import { Cmd, CLOSE_FIELDS, closeSchema, parseRequest, statusPacket } from "../../../protocol/jim-commands.js";

@@ -1,4 +1,4 @@
-// Get user 17 -> 18 (spec §2.14). `type` 0 online / 1 offline / 2 all filters the member lists;
+// Get user 17 -> 18 (docs/jim-gateway.md "Get user (17 → 18)"). `type` 0 online / 1 offline / 2 all filters the member lists;
 // anything else (or none) is 10004. Own id (or none): the full record, friends = 1:1 peers,
 // groups = open sessions with their members. Another user's id: that user's card only (no
 // memberships), present when it matches `type` (as upstream with store on), else no data.

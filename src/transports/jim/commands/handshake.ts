@@ -1,4 +1,4 @@
-// Handshake 1 -> 2 (spec §2.6): the body is not inspected; hbyte -127 (0x81) comes back.
+// Handshake 1 -> 2: the body is not inspected; hbyte -127 (0x81) comes back.
 import { Cmd, dataPacket } from "../../../protocol/jim-commands.js";
 import type { JimCommand } from "../context.js";
 

@@ -1,4 +1,4 @@
-// Heartbeat 13 -> 13 (spec §2.12): any body (the Java client sends the single byte 0x80).
+// Heartbeat 13 -> 13: any body (the Java client sends the single byte 0x80).
 import { Cmd, dataPacket, fixedPacket } from "../../../protocol/jim-commands.js";
 import type { JimCommand } from "../context.js";
 

@@ -1,5 +1,5 @@
 // The one table of J-IM commands. A number registered twice is a start-up error; a number with
-// no module gets the 10017 "unknown command" reply (spec §1.3).
+// no module gets the 10017 "unknown command" reply (docs/jim-gateway.md "Commands").
 import type { JimCommand } from "../context.js";
 import { auth } from "./auth.js";
 import { chat } from "./chat.js";

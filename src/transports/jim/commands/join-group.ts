@@ -1,4 +1,4 @@
-// Join group 7 -> (8) / 9 (docs/jim-gateway.md "Commands (§2)"). A J-IM group is a tlim session: joining needs the session
+// Join group 7 -> (8) / 9 (docs/jim-gateway.md "Commands"). A J-IM group is a tlim session: joining needs the session
 // to exist, be open and have the user as a member (upstream accepted any id). Refusals answer
 // 8 with 10012 and result 2 (no such group) or 0 (refused); success sends command 9 to every
 // connection bound to the group, and (v2 dialect only) reply 8 with 10011 first.

@@ -1,4 +1,4 @@
-// Recall 15 -> 16 (no upstream handler; the x-im body, spec §6.2): `{"cmd":15,"id":"<msg id>",
+// Recall 15 -> 16 (no upstream handler; the x-im body): `{"cmd":15,"id":"<msg id>",
 // "chatType":2,"to":"bob"}` or `{"cmd":15,"id":"…","chatType":1,"groupId":"g"}` becomes a tlim
 // revoke (MTT-101 / MTS-101): author or session owner, within the revoke window. 16 answers
 // 10000, or 10002 with the reason; recipients get the recall as a command-15 push.
