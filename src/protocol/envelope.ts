@@ -1,4 +1,4 @@
-// The tlim JSON envelope (spec/tlim-protocol.md §1.2). Pure: no I/O, no clock.
+// The tlim JSON envelope (docs/protocol.md "The envelope"). Pure: no I/O, no clock.
 import JSON5 from "json5";
 import { z } from "zod";
 import { ImError } from "./errors.js";
@@ -22,7 +22,7 @@ export interface Envelope {
 export const MSG_TYPE_CLASSES = ["MTT", "MTS", "MTB", "MTC"] as const;
 export type MsgClass = (typeof MSG_TYPE_CLASSES)[number];
 
-/** Lenient JSON as fastjson accepted it: single quotes and unquoted keys too (spec §1.2). */
+/** Lenient JSON as the original (fastjson) accepted it: single quotes and unquoted keys too. */
 export function parseLenientJson(text: string): unknown {
   try {
     return JSON.parse(text);
@@ -39,8 +39,8 @@ export function parseLenientJson(text: string): unknown {
   }
 }
 
-// Scalars are coerced to strings the way the original's parser did ("A JSON number is accepted
-// and coerced to a string"); objects and arrays are not scalars.
+// Scalars are coerced to strings the way the original's parser did (a JSON number or boolean
+// becomes its text); objects and arrays are not scalars.
 const scalarString = (max: number) =>
   z.preprocess(
     (v) => (typeof v === "number" || typeof v === "boolean" ? String(v) : v),
@@ -62,7 +62,7 @@ const envelopeSchema = z.object({
   body: z.unknown(),
 });
 
-/** The class of a msg_type: must contain a dash and one of MTT/MTS/MTB/MTC (spec §1.3 step 3). */
+/** The class of a msg_type: must contain a dash and one of MTT/MTS/MTB/MTC (the original's substring test; docs/protocol.md "Errors", error-001). */
 export function msgClassOf(msgType: string): MsgClass | null {
   if (!msgType.includes("-")) return null;
   return MSG_TYPE_CLASSES.find((c) => msgType.includes(c)) ?? null;
@@ -70,7 +70,7 @@ export function msgClassOf(msgType: string): MsgClass | null {
 
 /**
  * Normalises `body`: an array of objects, or a JSON string holding one (server-generated
- * stanzas carry the string form, spec §1.2 and DESIGN Q2).
+ * stanzas carry the string form; docs/architecture.md "The body: an array on XMPP, a string over HTTP").
  */
 export function normaliseBody(raw: unknown): BodyItem[] {
   let value = raw;
@@ -186,12 +186,12 @@ export function checkEnvelopeIds(env: Envelope): Envelope {
   }
 }
 
-/** Compact JSON text of a body array, as stored (spec §1.2: "re-serialised compactly"). */
+/** Compact JSON text of a body array, as stored (re-serialised compactly, as the original did). */
 export function encodeBody(body: BodyItem[]): string {
   return JSON.stringify(body);
 }
 
-/** The envelope as emitted on XMPP: `body` as a real array (DESIGN Q2). */
+/** The envelope as emitted on XMPP: `body` as a real array (docs/architecture.md "The body: an array on XMPP, a string over HTTP"). */
 export function encodeEnvelope(env: Envelope): string {
   return JSON.stringify({
     compress: env.compress,
@@ -207,7 +207,7 @@ export function encodeEnvelope(env: Envelope): string {
   });
 }
 
-/** First body element's string field, or "" (routing reads only body[0], spec §1.2). */
+/** First body element's string field, or "" (routing reads only body[0], as the original did). */
 export function bodyField(body: BodyItem[], field: string): string {
   const v = body[0]?.[field];
   return typeof v === "string" ? v : typeof v === "number" ? String(v) : "";

@@ -1,10 +1,10 @@
-// The error catalogue (spec/tlim-protocol.md §1.4). Replies are built from these named
+// The error catalogue (docs/protocol.md "Errors", docs/http-api.md "Error codes"). Replies are built from these named
 // constructors so a code, its XMPP condition and its text never drift apart.
 
 export type ErrorType = "modify" | "cancel" | "auth" | "wait";
 
 export interface ErrorInfo {
-  /** tlim code sent as the error stanza's body text and as HTTP `result` (spec §1.4). */
+  /** tlim code sent as the error stanza's body text and as HTTP `result`. */
   readonly code: string;
   /** RFC 6120 §8.3.3 defined condition. */
   readonly condition: string;

@@ -1,6 +1,6 @@
-// J-IM commands, status codes and request bodies (spec/jim-protocol.md §2, §3). Pure.
+// J-IM commands, status codes and request bodies (docs/jim-gateway.md "Commands"). Pure.
 //
-// Requests carry the command as "cmd", replies and pushes as "command" (spec §0). Replies are
+// Requests carry the command as "cmd", replies and pushes as "command". Replies are
 // built from the STATUS table so a code and its text never drift apart.
 import { z } from "zod";
 import { addressId, IdError, tryAddressId } from "./ids.js";
@@ -29,7 +29,7 @@ export const Cmd = {
   GET_MESSAGE_RESP: 20,
 } as const;
 
-/** Status codes and their exact `msg` texts (spec §3). */
+/** Status codes and their exact `msg` texts, as upstream J-IM servers send them. */
 export const STATUS = {
   10000: "ok 发送成功",
   10001: "offline 用户不在线",
@@ -60,7 +60,7 @@ export type StatusCode = keyof typeof STATUS;
 /** A reply or push as it goes on the wire (before serialisation). */
 export type Packet = Record<string, unknown>;
 
-/** `{code, command, msg, ...extra}`: a status reply (spec §2.2). */
+/** `{code, command, msg, ...extra}`: a status reply. */
 export function statusPacket(command: number | null, code: StatusCode, extra: Record<string, unknown> = {}): Packet {
   return { ...extra, code, ...(command === null ? {} : { command }), msg: STATUS[code] };
 }
@@ -79,12 +79,12 @@ export function dataPacket(command: number, data: unknown): Packet {
   return { command, data };
 }
 
-/** The "unknown command" reply (spec §1.3): command 0, code 10017. */
+/** The "unknown command" reply (docs/jim-gateway.md "WebSocket"): command 0, code 10017. */
 export const unknownCommandPacket = (): Packet => statusPacket(Cmd.UNKNOWN, 10017);
 
 /**
- * JSON as fastjson writes it (spec §0): null/undefined fields omitted, keys sorted. Clients must
- * not depend on either; it keeps our frames byte-identical to the spec's examples.
+ * JSON as fastjson (upstream's JSON library) writes it: null/undefined fields omitted, keys sorted. Clients must
+ * not depend on either; it keeps our frames byte-identical to upstream's.
  */
 export function jimJson(value: unknown): string {
   if (typeof value === "object" && value !== null) {
@@ -114,7 +114,7 @@ function sortKeys(value: unknown): unknown {
   return out;
 }
 
-// ---- input leniency (spec §0: fastjson) ----
+// ---- input leniency, as fastjson's (docs/jim-gateway.md "Commands") ----
 
 const squash = (key: string) => key.replace(/[_-]/g, "").toLowerCase();
 
@@ -215,7 +215,7 @@ export const getMessageSchema = z.object({
 });
 export type GetMessageRequest = z.output<typeof getMessageSchema>;
 
-/** Recall (15): the x-im body (spec §6.2): `id` of the message, plus where it was sent. */
+/** Recall (15): the x-im body (docs/jim-gateway.md "Recall (15 → 16)"): `id` of the message, plus where it was sent. */
 export const RECALL_FIELDS = ["id", "chatType", "to", "groupId"] as const;
 export const recallSchema = z.object({ id: lenientText, chatType: optionalInt, to: lenientText, groupId: lenientText });
 
@@ -247,7 +247,7 @@ export function parseBodyObject(text: string): Record<string, unknown> | null {
   }
 }
 
-/** `"cmd"` of a WebSocket message (mandatory there, spec §1.3), or null. */
+/** `"cmd"` of a WebSocket message (mandatory there, docs/jim-gateway.md "WebSocket"), or null. */
 export function cmdOf(body: Record<string, unknown> | null): number | null {
   if (body === null) return null;
   const parsed = lenientInt.safeParse(body.cmd);

@@ -1,4 +1,4 @@
-// J-IM TCP binary framing (spec/jim-protocol.md §1.2). Pure: no I/O, no clock.
+// J-IM TCP binary framing (docs/jim-gateway.md "TCP framing"). Pure: no I/O, no clock.
 //
 //   version(1)=0x01 | mask(1) | [synSeq(4), only when mask & 0x20] | cmd(1) | length(4, BE, signed) | body
 //
@@ -6,12 +6,12 @@
 // decoder accepts any mask and honours only the 0x20 bit, as the Java decoder does.
 
 export const JIM_VERSION = 0x01;
-/** Mask of every frame without synSeq (spec §1.2: encrypt bit dropped by the 0x5F clear). */
+/** Mask of every frame without synSeq, as the Java encoder writes it (its 0x5F synSeq clear also drops the encrypt bit). */
 export const MASK_PLAIN = 0x51;
 /** Mask of a frame carrying a synSeq > 0. */
 export const MASK_SYNSEQ = 0xf1;
 export const FLAG_SYNSEQ = 0x20;
-/** Highest command number a stock J-IM peer knows (spec §2.5); anything else closes. */
+/** Highest command number a stock J-IM peer knows (0..20); anything else closes. */
 export const MAX_KNOWN_CMD = 20;
 
 export interface JimFrame {
@@ -23,7 +23,7 @@ export interface JimFrame {
 
 export type FrameErrorKind = "version" | "cmd" | "length" | "too-large";
 
-/** A frame the stream cannot continue after: the connection is closed (spec §1.2). */
+/** A frame the stream cannot continue after: the connection is closed (docs/jim-gateway.md "TCP framing"). */
 export class FrameError extends Error {
   constructor(readonly kind: FrameErrorKind, detail: string) {
     super(detail);
