@@ -3,38 +3,20 @@
 // tlim sends it meanwhile are held, then bounced with service-unavailable and — honouring
 // <no-store/> — not stored offline. The bounces must bring them back: the client gets them all
 // at its next login (docs/reliability.md "At least once per device").
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, DB_KINDS, startTestTlim, type TestDb, type TestTlim } from "../support/tlim.js";
+import { describe, expect, it } from "vitest";
+import { useTlim } from "../support/fixture.js";
+import { DB_KINDS } from "../support/tlim.js";
 import { envelope, envelopeOf, sleep, tlimMessage } from "../support/tlim-stanzas.js";
-import { connectClient, type TestClient } from "../support/xmpp-client.js";
-import { startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
 
 const RESUME_TIMEOUT_S = 3;
 
 describe.each(DB_KINDS)("a stream-management client dropping on ejabberd, %s", (kind) => {
-  let server: XmppServerHandle;
-  let db: TestDb;
-  let tlim: TestTlim;
-  const clients: TestClient[] = [];
-
-  beforeAll(async () => {
-    server = await startXmppServer({ users: [["sm1", "pw"], ["sm2", "pw"]], ejabberd: { resumeTimeoutS: RESUME_TIMEOUT_S } }, "ejabberd");
-    db = await createDb(kind, "ejsm");
-    tlim = await startTestTlim(server, db.url);
-  }, 60_000);
-
-  afterAll(async () => {
-    for (const c of clients) await c.stop();
-    await tlim?.stop();
-    await server?.stop();
-    await db?.drop();
-  });
+  const fx = useTlim(kind, { prefix: "sm", users: 2, server: { ejabberd: { resumeTimeoutS: RESUME_TIMEOUT_S } }, serverKind: "ejabberd" });
 
   it("gets every push the server bounced after its session timed out, at its next login", async () => {
-    const C = server.componentDomain;
-    const alice = await connectClient(server, "sm1", "pw");
-    const bob = await connectClient(server, "sm2", "pw", "phone");
-    clients.push(alice, bob);
+    const C = fx.C;
+    const alice = await fx.login("sm1", undefined, false);
+    const bob = await fx.login("sm2", "phone", false);
     const sm = (bob.xmpp as unknown as { streamManagement: { enabled: boolean } }).streamManagement;
     for (let i = 0; i < 40 && !sm.enabled; i++) await sleep(50);
     expect(sm.enabled).toBe(true); // the client enabled XEP-0198 with resumption
@@ -49,8 +31,7 @@ describe.each(DB_KINDS)("a stream-management client dropping on ejabberd, %s", (
     // The session is held for the resumption window, then ended: the pushes bounce.
     await sleep((RESUME_TIMEOUT_S + 2) * 1000);
 
-    const again = await connectClient(server, "sm2", "pw", "phone");
-    clients.push(again);
+    const again = await fx.login("sm2", "phone", false);
     await again.sendPresenceTo(C);
     const wanted = new Set(envs.map((e) => e.msg_id));
     await again.waitForCount((el) => wanted.has(envelopeOf(el)?.msg_id), 3, 10_000);

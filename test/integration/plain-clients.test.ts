@@ -3,41 +3,23 @@
 // its messages: at its bare JID, as readable text, live and (through the server's offline storage)
 // while it is offline; once a real device of the user shows up, only that device gets them
 // (docs/protocol.md "Plain XMPP clients").
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, DB_KINDS, startTestTlim, type TestDb, type TestTlim } from "../support/tlim.js";
+import { describe, expect, it } from "vitest";
+import { useTlim } from "../support/fixture.js";
+import { DB_KINDS } from "../support/tlim.js";
 import { envelope, sleep, tlimMessage } from "../support/tlim-stanzas.js";
-import { connectClient, xml, type Element, type TestClient } from "../support/xmpp-client.js";
-import { onServer, startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
+import { xml, type Element } from "../support/xmpp-client.js";
+import { onServer } from "../support/xmpp-server.js";
 
 const jsonOf = (el: Element) => JSON.parse(el.getChildText("json", "urn:xmpp:json:0") ?? "{}");
 
 describe.each(DB_KINDS)(onServer("a plain client with a roster contact only, %s"), (kind) => {
-  let server: XmppServerHandle;
-  let db: TestDb;
-  let tlim: TestTlim;
-  const clients: TestClient[] = [];
-  const users = ["pl1", "pl2", "pl3", "pl4"];
-
-  beforeAll(async () => {
-    server = await startXmppServer({ users: users.map((u) => [u, "pw"] as [string, string]) });
-    db = await createDb(kind, "plain");
-    tlim = await startTestTlim(server, db.url, { ackGraceS: 2 });
-  }, 60_000);
-
-  afterAll(async () => {
-    for (const c of clients) await c.stop();
-    await tlim?.stop();
-    await server?.stop();
-    await db?.drop();
-  });
+  const fx = useTlim(kind, { prefix: "pl", users: 4, overrides: { ackGraceS: 2 } });
 
   it("gets messages without accepting tlim's request, live and while offline, as text", async () => {
-    const C = server.componentDomain;
-    const alice = await connectClient(server, "pl1", "pw", "a");
-    clients.push(alice);
+    const C = fx.C;
+    const alice = await fx.login("pl1", "a", false);
     await alice.sendPresenceTo(C);
-    let carol = await connectClient(server, "pl2", "pw", "c1");
-    clients.push(carol);
+    let carol = await fx.login("pl2", "c1", false);
     await carol.send(xml("presence", { to: `pl1@${C}`, type: "subscribe" })); // adds alice as a contact; never accepts back
     // tlim approves and asks back (the server turns the approval into a roster push).
     await carol.waitFor((el) => el.is("presence") && el.attrs.from === `pl1@${C}` && el.attrs.type === "subscribe", 5000);
@@ -54,8 +36,7 @@ describe.each(DB_KINDS)(onServer("a plain client with a roster contact only, %s"
     const away = envelope({ msg_from: "pl1", msg_to: "pl2", msg_type: "MTT-000", body: [{ text: "while you were away" }] });
     await alice.send(tlimMessage(`pl2@${C}`, away));
     await sleep(500);
-    carol = await connectClient(server, "pl2", "pw", "c2"); // the server's offline storage gives it
-    clients.push(carol);
+    carol = await fx.login("pl2", "c2", false); // the server's offline storage gives it
     const later = await carol.waitFor((el) => el.is("message") && jsonOf(el).msg_id === away.msg_id, 5000);
     expect(later.getChildText("body")).toBe("while you were away");
     await sleep(500);
@@ -63,12 +44,10 @@ describe.each(DB_KINDS)(onServer("a plain client with a roster contact only, %s"
   });
 
   it("stops the bare-JID copies once a real device of the user is known, and after unsubscribe", async () => {
-    const C = server.componentDomain;
-    const alice = await connectClient(server, "pl3", "pw", "a");
-    clients.push(alice);
+    const C = fx.C;
+    const alice = await fx.login("pl3", "a", false);
     await alice.sendPresenceTo(C);
-    const dave = await connectClient(server, "pl4", "pw", "d1");
-    clients.push(dave);
+    const dave = await fx.login("pl4", "d1", false);
     await dave.send(xml("presence", { to: `pl3@${C}`, type: "subscribe" }));
     await dave.waitFor((el) => el.is("presence") && el.attrs.from === `pl3@${C}` && el.attrs.type === "subscribe", 5000);
     await dave.sendPresenceTo(C); // now a real device: envelopes to its full JID, nothing to the bare JID

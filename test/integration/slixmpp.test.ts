@@ -3,11 +3,10 @@
 // envelope in a XEP-0335 container, and its plain <body> reaches them as MTT-000; its own text
 // never comes back to it (docs/protocol.md "Plain XMPP clients").
 import { spawn } from "node:child_process";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, startTestTlim, type TestDb, type TestTlim } from "../support/tlim.js";
+import { describe, expect, it } from "vitest";
+import { useTlim } from "../support/fixture.js";
 import { envelope, envelopeOf, sleep, tlimMessage } from "../support/tlim-stanzas.js";
-import { connectClient, type TestClient } from "../support/xmpp-client.js";
-import { startXmppServer, XMPP_SERVER, type XmppServerHandle } from "../support/xmpp-server.js";
+import { XMPP_SERVER } from "../support/xmpp-server.js";
 
 const SCRIPT = new URL("../support/slixmpp-client.py", import.meta.url).pathname;
 
@@ -37,29 +36,11 @@ function slixmpp(cfg: Record<string, unknown>): Promise<SlixEvent[]> {
 }
 
 describe(`a slixmpp client on ${XMPP_SERVER}`, () => {
-  let server: XmppServerHandle;
-  let db: TestDb;
-  let tlim: TestTlim;
-  const clients: TestClient[] = [];
-
-  beforeAll(async () => {
-    server = await startXmppServer({ users: [["sx-alice", "pw"], ["sx-carol", "pw"]] });
-    db = await createDb("sqlite", "slix");
-    tlim = await startTestTlim(server, db.url);
-  }, 60_000);
-
-  afterAll(async () => {
-    for (const c of clients) await c.stop();
-    await tlim?.stop();
-    await server?.stop();
-    await db?.drop();
-  });
+  const fx = useTlim("sqlite", { prefix: "slix", users: ["sx-alice", "sx-carol"] });
 
   it("adds a tlim user as a contact, reads their messages as text, and its own plain text reaches them", async () => {
-    const C = server.componentDomain;
-    const alice = await connectClient(server, "sx-alice", "pw", "a1");
-    clients.push(alice);
-    await alice.sendPresenceTo(C);
+    const { C, server } = fx;
+    const alice = await fx.login("sx-alice", "a1");
     await sleep(200);
 
     const hello = envelope({ msg_from: "sx-alice", msg_to: "sx-carol", msg_type: "MTT-000", body: [{ text: "hello carol" }] });

@@ -6,7 +6,7 @@ import type { Config } from "../../src/config.js";
 import { sleep } from "./tlim-stanzas.js";
 import { createDb, startTestTlim, type DbKind, type TestDb, type TestTlim } from "./tlim.js";
 import { connectClient, type TestClient } from "./xmpp-client.js";
-import { startXmppServer, type XmppServerHandle } from "./xmpp-server.js";
+import { startXmppServer, type XmppServerHandle, type XmppServerKind, type XmppServerOptions } from "./xmpp-server.js";
 
 export const PASSWORD = "pw";
 
@@ -26,8 +26,19 @@ export interface Fixture {
   settle(): Promise<void>;
 }
 
-export function useTlim(kind: DbKind, opts: { prefix: string; users?: number; overrides?: Partial<Record<keyof Config, unknown>> }): Fixture {
-  const users = Array.from({ length: opts.users ?? 60 }, (_, i) => `${opts.prefix}${i + 1}`);
+export interface FixtureOptions {
+  /** Users are `<prefix>1` … `<prefix><users>` (default 60), or the names given; password PASSWORD. */
+  prefix: string;
+  users?: number | string[];
+  overrides?: Partial<Record<keyof Config, unknown>>;
+  /** Server options besides the users (e.g. ejabberd's stream-management timeout). */
+  server?: Omit<XmppServerOptions, "users">;
+  /** This server whatever the project's (default: the project's, xmpp-server.ts). */
+  serverKind?: XmppServerKind;
+}
+
+export function useTlim(kind: DbKind, opts: FixtureOptions): Fixture {
+  const users = Array.isArray(opts.users) ? opts.users : Array.from({ length: opts.users ?? 60 }, (_, i) => `${opts.prefix}${i + 1}`);
   let prosody: XmppServerHandle;
   let db: TestDb;
   let tlim: TestTlim;
@@ -35,10 +46,10 @@ export function useTlim(kind: DbKind, opts: { prefix: string; users?: number; ov
   let next = 0;
 
   beforeAll(async () => {
-    prosody = await startXmppServer({ users: users.map((u) => [u, PASSWORD] as [string, string]) });
+    prosody = await startXmppServer({ ...opts.server, users: users.map((u) => [u, PASSWORD] as [string, string]) }, opts.serverKind);
     db = await createDb(kind, opts.prefix);
     tlim = await startTestTlim(prosody, db.url, opts.overrides);
-  });
+  }, 60_000);
 
   afterAll(async () => {
     for (const c of clients) await c.stop();
