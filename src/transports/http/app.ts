@@ -1,4 +1,4 @@
-// The HTTP app, built apart from listen() so route tests need no fixed port (STYLE: Fastify).
+// The HTTP app, built apart from listen() so route tests need no fixed port.
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Logger } from "pino";
 import type { ImCore } from "../../core/im.js";

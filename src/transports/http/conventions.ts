@@ -1,6 +1,6 @@
-// The original's HTTP conventions (spec §3.1): GET and POST alike, parameters from the query or
+// The original's HTTP conventions (docs/http-api.md "Conventions"): GET and POST alike, parameters from the query or
 // a form/JSON body, `{result, result_detail, …}` with "ok" or an error code in a 200 response
-// (DESIGN Q12), lenient JSON in complex parameters, CORS.
+// (old clients read only those), lenient JSON in complex parameters, CORS.
 import { timingSafeEqual } from "node:crypto";
 import type { NextFunction, Request, Response } from "express";
 import { parseLenientJson } from "../../protocol/envelope.js";
@@ -57,7 +57,7 @@ export function fail(res: Response, err: ImError, fields: Record<string, unknown
   res.status(status).json({ result: err.code, result_detail: err.message, ...omitNulls(fields) });
 }
 
-/** The original omitted null fields from its JSON (spec §3.1). */
+/** The original omitted null fields from its JSON. */
 export function omitNulls(fields: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null && v !== undefined));
 }
@@ -95,7 +95,7 @@ export function withFields(err: ImError, fields: Record<string, unknown>): ImErr
   return Object.assign(err, { fields });
 }
 
-/** Integer parameter; absent = `dflt`; `max` (any case) = 2147483647 (spec §3.1). */
+/** Integer parameter; absent = `dflt`; `max` (any case) = 2147483647, as in the original. */
 export function intParam(p: Params, name: string, dflt: number): number {
   const raw = (p[name] ?? "").trim();
   if (raw === "") return dflt;
@@ -193,13 +193,13 @@ export function jsonArrayParam(p: Params, name: string, err: (detail: string) =>
   return v;
 }
 
-/** `Authorization: Bearer <secret>` or `secret=<secret>` (DESIGN Q14). */
+/** `Authorization: Bearer <secret>` or `secret=<secret>` (docs/architecture.md "The APIs are closed without a secret"). */
 export function requireSecret(secret: string | null) {
   const expected = secret === null ? null : Buffer.from(secret);
   return (req: Request, res: Response, next: NextFunction): void => {
     if (expected === null) return next();
     if (expected.length === 0) {
-      // DESIGN Q14: the API needs a secret; without one configured it stays closed (not open).
+      // The API needs a secret; without one configured it stays closed (not open).
       return fail(res, ImError.unauthorized("the HTTP API is closed: no TLIM_API_SECRET is configured (set one, or TLIM_API_AUTH=none)"), {}, 401);
     }
     const header = req.get("authorization") ?? "";

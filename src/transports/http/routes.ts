@@ -1,4 +1,4 @@
-// /plugins/tlim/* endpoints (spec §3.2–§3.4): one function per endpoint, grouped by area under
+// /plugins/tlim/* endpoints (docs/http-api.md): one function per endpoint, grouped by area under
 // routes/; each reads its parameters, calls the core and shapes the original's response.
 import type { Response } from "express";
 import type { Logger } from "pino";

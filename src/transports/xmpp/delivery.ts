@@ -157,7 +157,7 @@ export class XmppDelivery implements DeliverySink {
   }
 
   /** What the component sees of a user (findPresence): "available" when a device is online
-   * without `<show>`, "away" when every device has one, else "offline" (spec §3.3). */
+   * without `<show>`, "away" when every device has one, else "offline" (docs/http-api.md "findPresence"). */
   presenceOf(userId: string): "available" | "away" | "offline" {
     const devices = [...(this.devices.get(userId)?.values() ?? [])].filter((d) => d.confirmed && d.resource !== "");
     if (devices.length === 0) return "offline";

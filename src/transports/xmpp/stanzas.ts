@@ -30,7 +30,8 @@ const envelopeTexts = new WeakMap<StoredMessage, string>();
 const envelopeXmlTexts = new WeakMap<StoredMessage, string>();
 
 /**
- * The envelope text as delivered on XMPP: body as a real array (DESIGN Q2). Every inbox entry of
+ * The envelope text as delivered on XMPP: body as a real array (docs/architecture.md "The body: an array on
+ * XMPP, a string over HTTP"). Every inbox entry of
  * a commit shares one StoredMessage, so the text is built once per message; the stored body is
  * already compact JSON (JSON.stringify), so it is spliced in as is — the same bytes
  * encodeEnvelope would produce, without a parse and a re-serialisation per recipient.
@@ -74,7 +75,7 @@ function envelopeXmlText(m: StoredMessage): string {
 /**
  * One stored message for one user, as XML text: the hottest stanza, written straight to the
  * link without building an element tree (docs/performance.md). The sender's own 1:1 copy
- * carries `<subject>ASYNC</subject>` as the original plugin's copies did (spec §1.5). `id` is
+ * carries `<subject>ASYNC</subject>` as the original plugin's copies did. `id` is
  * the envelope msg_id, so a XEP-0184 receipt for it tells tlim which message the device has.
  * tlim keeps the message itself; servers that honour hints (ejabberd) then do not store a
  * second copy for an offline user (Prosody 0.12's mod_offline ignores them, see delivery.ts).
@@ -129,7 +130,7 @@ function safeJsonString(raw: string): string {
 }
 
 /**
- * Error reply (DESIGN §2): `type="error"`, the tlim code as body text for old clients, a
+ * Error reply (docs/protocol.md "Errors"): `type="error"`, the tlim code as body text for old clients, a
  * standard condition and a readable `<text>` for everyone else.
  */
 export function errorStanza(original: Element, err: ImError): Element {

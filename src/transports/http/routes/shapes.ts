@@ -1,4 +1,5 @@
-// The original's JSON shapes (spec §3), built in one place. Null fields are left out (spec §3.1).
+// The original's JSON shapes (docs/http-api.md), built in one place. Null fields are left out
+// (docs/http-api.md "Conventions").
 import { conversationNode } from "../../../core/conversation.js";
 import type { ConversationEntry } from "../../../core/im.js";
 import type { InboxItem, Member, StoredMessage } from "../../../store/types.js";
@@ -7,7 +8,8 @@ import { omitNulls } from "../conventions.js";
 /** The list page size when `length` is absent (the original returned an empty page). */
 export const DEFAULT_PAGE = 20;
 
-/** A history row (spec §3.2 findSessionHistory); body stays a string (DESIGN Q2). `id_` is the
+/** A history row (docs/http-api.md "findSessionHistory"); body stays a string (docs/architecture.md "The body: an
+ * array on XMPP, a string over HTTP"). `id_` is the
  * row's position, usable as the `before` paging key. */
 export function historyRow(m: StoredMessage) {
   return {
@@ -18,13 +20,13 @@ export function historyRow(m: StoredMessage) {
     msg_to: m.msgTo,
     msg_time: m.msgTime,
     body: m.body,
-    // The original stored the sender id here for 1:1 rows (spec §4.1).
+    // The original stored the sender id here for 1:1 rows.
     session_id: m.sessionId ?? m.msgFrom,
   };
 }
 
-/** An offline row (spec §3.2 getOffline): msg_to and session_id are the conversation, seen from
- * the queue's owner (the real peer, Q5); msg_status 1 once the owner's web client has it. */
+/** An offline row (docs/http-api.md "getOffline"): msg_to and session_id are the conversation, seen
+ * from the queue's owner (docs/architecture.md "Conversations are named by the real peer"); msg_status 1 once the owner's web client has it. */
 export function offlineRow(item: InboxItem, webSeq: number) {
   const conv = conversationNode(item);
   return { ...historyRow(item.message), msg_to: conv, session_id: conv, msg_status: item.inboxSeq <= webSeq ? 1 : 0, delete_user: item.userId };

@@ -1,4 +1,4 @@
-// Initial schema, MySQL / MariaDB. utf8mb4 everywhere (DESIGN §4 Q15: emoji must work), with the
+// Initial schema, MySQL / MariaDB. utf8mb4 everywhere (emoji must work: docs/architecture.md "Any character, emoji included"), with the
 // binary collation: ids then compare byte for byte as on SQLite, and the unique (msg_from, msg_id)
 // index cannot fold case or treat distinct emoji as equal (utf8mb4_unicode_ci weighs every
 // supplementary character the same). Bodies are MEDIUMTEXT (TEXT stops at 64 KB).

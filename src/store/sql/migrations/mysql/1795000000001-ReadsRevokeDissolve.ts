@@ -1,4 +1,4 @@
-// Read receipts, hidden messages (spec §2.8), MySQL / MariaDB. Same conventions as the Init
+// Read receipts, hidden messages, MySQL / MariaDB. Same conventions as the Init
 // migration (utf8mb4, binary collation).
 // `messages.hidden`: stored and queued, but left out of history (the receipts themselves).
 // `message_reads`: one row per (author, msg_id, reader), last receipt wins; conv_id is the

@@ -1,4 +1,4 @@
-// Read receipts, hidden messages (spec §2.8), SQLite. Same conventions as the Init migration:
+// Read receipts, hidden messages, SQLite. Same conventions as the Init migration:
 // TypeORM's own clause forms, CHECK constraints standing in for the varchar lengths.
 // `messages.hidden`: stored and queued, but left out of history (the receipts themselves).
 // `message_reads`: one row per (author, msg_id, reader), last receipt wins; conv_id is the

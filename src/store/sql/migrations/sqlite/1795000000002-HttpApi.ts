@@ -1,6 +1,6 @@
-// The HTTP API's tables (spec §3, §4.3, §4.4), SQLite. Same conventions as the Init migration:
+// The HTTP API's tables (docs/http-api.md), SQLite. Same conventions as the Init migration:
 // TypeORM's own clause forms, CHECK constraints standing in for the varchar lengths.
-// `users`: tlim's own user directory (names, pictures, emails, push codes; DESIGN Q10).
+// `users`: tlim's own user directory (names, pictures, emails, push codes; docs/architecture.md "tlim keeps its own user directory").
 // `chats`: the 1:1 conversation list (the original's `ofchat`), one row per direction, kept by
 // commitBatch; backfilled here from the stored 1:1 messages. `pubacts` (session notice board),
 // `styles` (per-user UI preferences), `files` (uploads; the bytes live in TLIM_FILE_DIR).
