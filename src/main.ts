@@ -1,4 +1,4 @@
-// The only place that wires things together (DESIGN §1).
+// The only place that wires things together (docs/architecture.md).
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Config } from "./config.js";

@@ -1,7 +1,8 @@
 import type { InboxItem } from "../store/types.js";
 
 /**
- * The conversation an inbox entry belongs to, seen by its owner (DESIGN §2, spec Q5): the
+ * The conversation an inbox entry belongs to, seen by its owner (docs/architecture.md "Conversations are named
+ * by the real peer"): the
  * session id for a session message; for 1:1 the other party, also for the owner's own messages
  * (the original lost the peer id there).
  */

@@ -1,4 +1,4 @@
-// Device cursors (DESIGN §3): the highest inbox seq a device has. Advances are kept in memory
+// Device cursors (docs/protocol.md "Devices: online, offline and acknowledgements"): the highest inbox seq a device has. Advances are kept in memory
 // and written in one transaction every `flushMs`, so a live push does not cost a database write.
 // Losing unflushed advances in a crash only means those messages are sent again (at least once).
 import type { Store } from "../store/types.js";

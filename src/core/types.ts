@@ -2,7 +2,7 @@
 import type { Envelope } from "../protocol/envelope.js";
 import type { InboxItem, StoredMessage } from "../store/types.js";
 
-/** Device classes recognised from the resource (spec §1.1). */
+/** Device classes recognised from the resource (docs/protocol.md "Devices: online, offline and acknowledgements"). */
 export type DeviceClass = "web" | "ios" | "android" | "other";
 
 export function deviceClassOf(resource: string): DeviceClass {

@@ -1,4 +1,4 @@
-// Group commit (DESIGN §3): accepted messages queue up; one writer takes everything that has
+// Group commit (docs/architecture.md "The write path"): accepted messages queue up; one writer takes everything that has
 // accumulated (up to `maxBatch`) and commits it in one transaction, so the database round trip
 // is paid per batch. While a batch is in flight the next one fills, which batches exactly as much
 // as the load requires without adding a fixed delay. Arrival order is commit order.
@@ -158,7 +158,7 @@ export class GroupCommitWriter {
           await done;
           continue;
         }
-        // Pipelined (DESIGN §3): the next batch starts once this one holds the locks that fix its
+        // Pipelined: the next batch starts once this one holds the locks that fix its
         // numbering, so it is numbered after it; its round trips overlap this one's writes.
         inFlight.add(done);
         void done.then(() => inFlight.delete(done));

@@ -1,5 +1,6 @@
 // The store contract. Plain data in, plain data out: no TypeORM type leaks past this file's
-// implementations (DESIGN §1). Every implementation passes test/store/contract.ts.
+// implementations. Every implementation passes test/store/contract.ts (docs/architecture.md "One store contract;
+// a missing server fails the tests").
 
 /**
  * `chat:<a>:<b>` (ids sorted) for a 1:1 pair, `session:<session_id>` for a session. ':' cannot
@@ -57,7 +58,7 @@ export interface NewMessage extends MessageFlags {
    * transaction; the sender must then be a member and the session open.
    */
   recipients: string[] | SessionRecipients;
-  /** Stored and queued in inboxes, but left out of history (read receipts, spec §2.8). */
+  /** Stored and queued in inboxes, but left out of history (read receipts). */
   hidden?: boolean;
   /** State changes committed in the same transaction, only when this message is stored (not
    * when it is a duplicate or rejected). */
@@ -78,11 +79,11 @@ export interface MessageEffects {
    * is unique per sender only, so a target is the pair (msg_from, msg_id). */
   revoke?: MessageRef[];
   /** Read receipts (MTT-100/MTS-100): upsert (author, msgId, reader = msgFrom) with status
-   * 1 (read on web) or 2 (read elsewhere), spec §2.8. */
+   * 1 (read on web) or 2 (read elsewhere). */
   reads?: Array<{ author: string; msgId: string; status: number }>;
   /** Dissolve (MTS-107 from the owner): after this notice is stored and queued for every member,
    * the session is closed (session_valid 1, session_delete_time now), its members removed, and
-   * every other message of the conversation deleted (Q11: "notifies then purges"). */
+   * every other message of the conversation deleted (docs/architecture.md "Removing members is not dissolving"). */
   dissolve?: boolean;
 }
 
@@ -104,7 +105,7 @@ export interface ReadMark {
   author: string;
   msgId: string;
   reader: string;
-  /** 1 read on web, 2 read on another device (spec §2.8). */
+  /** 1 read on web, 2 read on another device. */
   status: number;
   updatedAt: number;
 }
@@ -133,7 +134,7 @@ export interface Session {
   sessionName: string;
   sessionUser: string;
   sessionPic: string | null;
-  /** 0 open, 1 closed (spec §4.3). */
+  /** 0 open, 1 closed. */
   sessionValid: number;
   sessionCreateTime: string;
   sessionModifyTime: string | null;
@@ -150,14 +151,14 @@ export interface Member {
   ts: string;
 }
 
-/** A user of tlim's own `users` table (spec §4.3: names, pictures, emails, push codes). */
+/** A user of tlim's own `users` table (names, pictures, emails, push codes; docs/architecture.md "tlim keeps its own user directory"). */
 export interface User {
   userId: string;
   userName: string;
   acctLogin: string;
   userEmail: string | null;
   picUrl: string | null;
-  /** Push registration id (spec §2.7, `registerAppPushCode`). */
+  /** Push registration id (`registerAppPushCode`). */
   appPushCode: string | null;
   /** ms since epoch of the last change. */
   updatedAt: number;
@@ -269,7 +270,7 @@ export interface PurgeResult {
 
 export interface Store {
   /**
-   * Commits a batch in ONE transaction (group commit, DESIGN §3): dedupes on (msg_from, msg_id),
+   * Commits a batch in ONE transaction (group commit, docs/architecture.md "The write path"): dedupes on (msg_from, msg_id),
    * allocates conversation seqs and inbox seqs in arrival order, writes messages and inbox
    * entries. Outcomes are in input order. Nothing is visible to readers before it resolves.
    *
@@ -344,7 +345,7 @@ export interface Store {
   sessionDelete(sessionId: string): Promise<boolean>;
   /** Adds members, or replaces the snapshot of those already in (one transaction). */
   sessionMembersPut(sessionId: string, members: Member[]): Promise<void>;
-  /** Removes memberships only (DESIGN Q11); returns how many were removed. */
+  /** Removes memberships only (docs/architecture.md "Removing members is not dissolving"); returns how many were removed. */
   sessionMembersRemove(sessionId: string, userIds: string[]): Promise<number>;
   /** Sessions the user is a member of with this session_valid, latest activity first
    * (session_modify_time, else session_create_time). */

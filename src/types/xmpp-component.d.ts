@@ -1,4 +1,4 @@
-// @xmpp/component 0.13 ships no types (toolchain notes §1.5).
+// @xmpp/component 0.13 ships no types, and there is no @types package: these are the parts tlim uses.
 declare module "@xmpp/component" {
   import type { Element } from "@xmpp/xml";
   import { EventEmitter } from "node:events";

@@ -1,5 +1,5 @@
-// Profile C (spec §2.2): 1:1 content, stored once, an inbox entry for the recipient and one for
-// the sender (its other devices get the ASYNC copy, spec §1.5). Also the MTT fallback.
+// 1:1 content (docs/protocol.md "Every msg_type"), stored once, an inbox entry for the recipient and one for
+// the sender (its other devices get the ASYNC copy, docs/protocol.md "Addressing"). Also the MTT fallback.
 import { ImError } from "../../protocol/errors.js";
 import { chatConvId } from "../../store/types.js";
 import type { Inbound, SubmitResult } from "../types.js";

@@ -1,4 +1,4 @@
-// MTS-107 session dissolved (spec §2.3): from the owner it really dissolves the session (the
+// MTS-107 session dissolved (docs/architecture.md "Removing members is not dissolving"): from the owner it really dissolves the session (the
 // original's handler was a no-op): the notice is stored and queued for every member, then the
 // session is closed and purged in the same transaction. From anyone else it is refused.
 import { ImError } from "../../protocol/errors.js";

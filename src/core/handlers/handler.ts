@@ -7,7 +7,7 @@ import type { Inbound, SubmitResult } from "../types.js";
 
 export interface HandlerContext {
   readonly maxTextChars: number;
-  /** Revoke window in ms; 0 = unlimited (DESIGN Q13). */
+  /** Revoke window in ms (TLIM_REVOKE_WINDOW_S); 0 = unlimited. */
   readonly revokeWindowMs: number;
   /** Reads only: handlers look things up, the writer changes them. */
   readonly store: Pick<Store, "findMessage" | "findMessageInConv" | "messagesByMsgId" | "sessionGet">;
@@ -17,7 +17,7 @@ export interface HandlerContext {
 }
 
 export interface MessageHandler {
-  /** Exact codes (`MTT-000`) or a class fallback (`MTT-*`, spec §1.3 step 4). */
+  /** Exact codes (`MTT-000`) or a class fallback (`MTT-*`, docs/protocol.md "Every msg_type"). */
   readonly types: readonly string[];
   handle(ctx: HandlerContext, inbound: Inbound): Promise<SubmitResult>;
 }

@@ -1,4 +1,4 @@
-// Pass profile (spec §2.2): MTC-* and client-sent MTB-* reach the addressee with no side
+// Pass-through (docs/protocol.md "Every msg_type"): MTC-* and client-sent MTB-* reach the addressee with no side
 // effects: not stored, not queued.
 import type { MessageHandler } from "./handler.js";
 import { resolvePeer } from "./chat-content.js";

@@ -1,5 +1,6 @@
-// Read receipts MTT-100 / MTS-100 (spec §2.8): recorded per (author, msg_id, reader) with the
-// device class (web = 1, others = 2), the author looked up server-side (DESIGN Q3). The receipt
+// Read receipts MTT-100 / MTS-100 (docs/protocol.md "Every msg_type"): recorded per (author, msg_id, reader) with the
+// device class (web = 1, others = 2), the author looked up server-side (docs/architecture.md
+// "Read marks are keyed to the author tlim looks up"). The receipt
 // itself is stored hidden from history and queued like any message, so the author learns of
 // the read even when offline; 1:1 it goes to the peer, in a session to every member.
 import { ImError } from "../../protocol/errors.js";

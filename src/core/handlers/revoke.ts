@@ -1,4 +1,4 @@
-// Revoke MTT-101 / MTS-101 (spec §2.9, DESIGN Q13): only the author, or the session owner for a
+// Revoke MTT-101 / MTS-101 (docs/protocol.md "Every msg_type"): only the author, or the session owner for a
 // session message, within the revoke window. The originals become tombstones (gone from history
 // and from every inbox) in the same transaction that stores the revoke notice, which is then
 // delivered like any message. Revoking what is already revoked changes nothing and is acked.

@@ -1,6 +1,6 @@
-// Profile S (spec §2.2): session content and notices, one stored row, an inbox entry per member
+// Session content and notices (docs/protocol.md "Every msg_type"): one stored row, an inbox entry per member
 // (sender included), routed by body[0].session_id. Membership is checked inside the commit's
-// transaction (DESIGN §2: session posts require membership). Also the MTS fallback.
+// transaction (docs/architecture.md "Session posts need membership"). Also the MTS fallback.
 import { bodyField } from "../../protocol/envelope.js";
 import { ImError } from "../../protocol/errors.js";
 import { sessionConvId } from "../../store/types.js";

@@ -1,4 +1,4 @@
-// Body checks shared by the content handlers (spec §2.4 field constraints).
+// Body checks shared by the content handlers (the field rules of docs/protocol.md "Every msg_type").
 import type { BodyItem } from "../../protocol/envelope.js";
 import { ImError } from "../../protocol/errors.js";
 
@@ -24,7 +24,7 @@ export function requireText(body: BodyItem[], maxChars: number): void {
   });
 }
 
-/** `fileId` (or the legacy `file_id`, spec §2.4) present in every element, at most 64 chars. */
+/** `fileId` (or the legacy `file_id`) present in every element, at most 64 chars. */
 export function requireFileId(body: BodyItem[]): void {
   body.forEach((item, i) => {
     const id = stringField(item, ["fileId", "file_id"]);
