@@ -1,4 +1,4 @@
-// `kill -9` of tlim under more than 1,000 messages a second (docs/reliability.md "Restarts"): the
+// `kill -9` of tlim under more than 1,000 messages a second (docs/reliability.md "At least once per device, never lost by a restart"): the
 // sender resends what got no receipt (same msg_id), as a client does; afterwards every message is
 // stored exactly once, and the receiver — which stayed connected to the server and never logged in
 // again — got every one of them at least once. tlim runs as a real process (`bin/tlim.js start`).

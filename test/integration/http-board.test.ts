@@ -1,5 +1,5 @@
 // The session notice board (pubact) and per-user styles over real HTTP and a real database
-// (SQLite and MariaDB). Board ids are UUIDs and work for modify and delete (spec §5.2).
+// (SQLite and MariaDB). Board ids are UUIDs and work for modify and delete (the original's failed for UUID ids).
 import { beforeAll, describe, expect, it } from "vitest";
 import { useTlim } from "../support/fixture.js";
 import { DB_KINDS, type TestTlim } from "../support/tlim.js";

@@ -1,4 +1,4 @@
-// The file service under /plugins/tlim/ (spec §3.5) over real HTTP and a real database (SQLite and
+// The file service under /plugins/tlim/ (docs/http-api.md "Files") over real HTTP and a real database (SQLite and
 // MariaDB): the four upload variants, download by id, the size limit, path traversal, and a file
 // sent in an MTT-001 body through Prosody that the recipient downloads.
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";

@@ -65,7 +65,7 @@ describe.each(DB_KINDS)(onServer("J-IM wire protocol on %s"), (kind) => {
     const hs = await c.next(2);
     expect(hs.json).toEqual({ command: 2, data: { hbyte: -127 } });
     expect(hs.frame!.mask).toBe(0x51);
-    // The Java client's heartbeat: a 1-byte body 0x80 (spec §1.2 golden frame).
+    // The Java client's heartbeat, byte for byte: a 1-byte body 0x80.
     c.sendRaw(hex("01 51 0D 00 00 00 01 80"));
     const hb = await c.next(13);
     expect(hb.frame!.bytes).toEqual(Buffer.concat([hex("01 51 0D 00 00 00 25"), Buffer.from('{"command":13,"data":{"hbbyte":-128}}')]));

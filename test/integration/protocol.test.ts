@@ -139,7 +139,8 @@ describe.each(DB_KINDS)(onServer("the tlim protocol on %s"), (kind) => {
       const msg = envelope({ msg_from: a, msg_to: sid, msg_type: "MTS-000", body: [{ session_id: sid, text: "all read?" }] });
       await sendStored(alice, `${sid}@${C}`, msg);
       await carol.waitFor(isMessageWithId(msg.msg_id));
-      // msg_to is whatever the client put there (the demo used the session id); the author is looked up (Q3).
+      // msg_to is whatever the client put there (the demo used the session id); the author is looked up
+      // (docs/architecture.md "Read marks are keyed to the author tlim looks up").
       const receipt = envelope({ msg_from: b, msg_to: sid, msg_type: "MTS-100", body: [{ session_id: sid, msg_id: msg.msg_id }] });
       await sendStored(bob, `${sid}@${C}`, receipt);
       await alice.waitFor(isMessageWithId(receipt.msg_id));

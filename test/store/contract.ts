@@ -1,4 +1,4 @@
-// The Store contract suite (DESIGN §6): run unchanged against every implementation.
+// The Store contract suite (docs/architecture.md "One store contract; a missing server fails the tests"): run unchanged against every implementation.
 // Everything is checked through the public Store API.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {

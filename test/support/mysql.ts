@@ -1,5 +1,6 @@
 // Throwaway MySQL/MariaDB databases for tests. The server comes from TLIM_TEST_MYSQL_URL (default:
-// the local MariaDB). An unreachable server is an error, never a skip (DESIGN §6).
+// the local MariaDB). An unreachable server is an error, never a skip
+// (docs/architecture.md "One store contract; a missing server fails the tests").
 import { randomBytes } from "node:crypto";
 import mysql from "mysql2/promise";
 

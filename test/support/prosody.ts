@@ -1,4 +1,4 @@
-// Throwaway Prosody 0.12 for integration tests (toolchain notes §2).
+// Throwaway Prosody 0.12 for integration tests.
 //
 // Each startProsody() call gets its own temp dir, its own free loopback ports and its own
 // `prosody -F` child. No TLS, no s2s, PLAIN allowed, run_as_root = true.

@@ -1,5 +1,5 @@
 // A test user: @xmpp/client 0.14 against the throwaway Prosody, PLAIN forced (SCRAM in pure JS
-// costs ~1 s of CPU per login against Prosody's 10000 iterations; toolchain notes §2.3).
+// costs ~1 s of CPU per login against Prosody's 10000 iterations).
 import { randomUUID } from "node:crypto";
 import { client, xml, type Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";

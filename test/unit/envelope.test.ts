@@ -23,7 +23,7 @@ describe("decodeEnvelope", () => {
     expect(env).toEqual({ ...base, body: [{ text: "good morning" }] });
   });
 
-  it("accepts body as a JSON string holding the array (server-generated shape, spec §1.2)", () => {
+  it("accepts body as a JSON string holding the array (server-generated shape)", () => {
     const env = decodeEnvelope(JSON.stringify({ ...base, body: '[{"session_id":"s1","text":"hi"}]' }));
     expect(env.body).toEqual([{ session_id: "s1", text: "hi" }]);
   });
@@ -96,7 +96,7 @@ describe("decodeEnvelope", () => {
 });
 
 describe("msgClassOf", () => {
-  it("follows the original's substring test (spec §1.3 step 3)", () => {
+  it("follows the original's substring test", () => {
     expect(msgClassOf("MTT-000")).toBe("MTT");
     expect(msgClassOf("MTS-107")).toBe("MTS");
     expect(msgClassOf("MTB-100")).toBe("MTB");
@@ -108,7 +108,7 @@ describe("msgClassOf", () => {
 });
 
 describe("encodeEnvelope / normaliseBody", () => {
-  it("round-trips and emits body as an array (DESIGN Q2)", () => {
+  it("round-trips and emits body as an array", () => {
     const env = { ...base, body: [{ text: "x" }] };
     const text = encodeEnvelope(env);
     expect(JSON.parse(text).body).toEqual([{ text: "x" }]);

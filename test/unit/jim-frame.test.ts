@@ -1,4 +1,5 @@
-// J-IM TCP framing against the golden frames of spec/jim-protocol.md §1.2.
+// J-IM TCP framing against golden frames, byte for byte as the Java J-IM client and server write
+// them (docs/jim-gateway.md "TCP framing").
 import { describe, expect, it } from "vitest";
 import { encodeFrame, FrameDecoder, FrameError, MASK_PLAIN, MASK_SYNSEQ } from "../../src/protocol/jim-frame.js";
 import { dataPacket, jimJson } from "../../src/protocol/jim-commands.js";

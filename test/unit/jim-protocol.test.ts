@@ -11,7 +11,7 @@ const stored = (over: Partial<MessageView>): MessageView => ({
 });
 
 describe("J-IM statuses and JSON", () => {
-  it("builds replies with the exact spec texts, keys sorted, nulls omitted", () => {
+  it("builds replies with upstream's exact texts, keys sorted, nulls omitted", () => {
     expect(jimJson(statusPacket(12, 10000))).toBe('{"code":10000,"command":12,"msg":"ok 发送成功"}');
     expect(jimJson(statusPacket(null, 10019))).toBe('{"code":10019,"msg":"online 用户在线"}');
     expect(jimJson({ b: null, a: { d: 1, c: undefined } })).toBe('{"a":{"d":1}}');
