@@ -108,7 +108,7 @@ const xmlSafeTarget: FuzzTarget<string> = {
     parseTextAndAttr(escapeXmlText(safe), escapeXml(safe));
     const eol = safe.replace(/\r\n?/g, "\n"); // XML 1.0 §2.11
     assert((parsed.texts.get("r") ?? "") === eol, "element text did not survive");
-    assert(parsed.attrs.find((a) => a.name === "a")?.value === eol.replace(/[\t\n]/g, " "), "attribute value did not survive (§3.3.3)");
+    assert(parsed.attrs.find((a) => a.name === "a")?.value === eol.replace(/[\t\n]/g, " "), "attribute value did not survive (XML 1.0 §3.3.3)");
   },
 };
 

@@ -1,6 +1,6 @@
 // A small J-IM test client (no J-IM library exists for Node): raw TCP with the binary framing
-// of spec §1.2, parsed here independently of src/ so the server's bytes are really checked, or a
-// WebSocket with JSON text frames (spec §1.3).
+// of docs/jim-gateway.md "TCP framing", parsed here independently of src/ so the server's bytes are really checked, or a
+// WebSocket with JSON text frames.
 import { connect, type Socket } from "node:net";
 import WebSocket from "ws";
 
