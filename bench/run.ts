@@ -7,7 +7,7 @@
 //   BENCH_ONLY=ceiling,component,e2e,fanout,offline,jim   scenarios to run (default: all)
 //   BENCH_DURATION_S=15  measured seconds per throughput run      BENCH_WARMUP_S=3
 //   BENCH_PAIRS=100 BENCH_WINDOW=16          component path: sender/receiver pairs, window each
-//   BENCH_E2E_PAIRS=50 BENCH_E2E_WINDOW=8    end to end (baseline.md §5's K and W)
+//   BENCH_E2E_PAIRS=50 BENCH_E2E_WINDOW=8    end to end: K pairs, W in flight per pair
 //   BENCH_FANOUT_MEMBERS=1000 BENCH_FANOUT_MESSAGES=20  BENCH_OFFLINE_PENDING=10000
 //   BENCH_PROFILE=1      also profile tlim (node --cpu-prof) on the component path; summaries go
 //                        into latest.json, raw .cpuprofile files into bench/results/profiles/
@@ -80,7 +80,7 @@ const otherLoad = (r: ResultRow) => Number((r.extra as { otherCpuPctOfCore?: num
 /**
  * Each run: wait for a quiet machine, time the host-speed canary, run, keep the row. With
  * `retryAbove`, a run during which other processes used more than that share of a core (the
- * outside-load check of baseline.md §1.3) is repeated, up to twice; the least disturbed is kept
+ * outside-load check, docs/performance.md "Method") is repeated, up to twice; the least disturbed is kept
  * and a row still above it says so.
  */
 async function measured(label: string, f: () => Promise<ResultRow | ResultRow[]>, retryAbove?: number): Promise<ResultRow[]> {

@@ -1,4 +1,4 @@
-// A raw XMPP client for load (baseline.md §5 "raw"): net.Socket with TCP_NODELAY, PLAIN login,
+// A raw XMPP client for load: net.Socket with TCP_NODELAY, PLAIN login,
 // bind, initial presence; no XML parser (incoming data is scanned for <message> opening tags).
 import { connect, type Socket } from "node:net";
 import { attr, type MessageTag } from "./component-driver.js";

@@ -2,7 +2,7 @@
 // accepts tlim's component connection and handshake, then lets a scenario pump stanzas "from
 // users" into it and see every <message> tlim sends back. No XML parser: outgoing stanzas are
 // templates, incoming ones are scanned for their <message …> opening tags only (the same trick as
-// the raw generator of baseline.md §5), so the driver stays cheap next to tlim.
+// the raw client, c2s-client.ts), so the driver stays cheap next to tlim.
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 

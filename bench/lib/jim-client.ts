@@ -1,11 +1,11 @@
-// A minimal J-IM TCP client for the bench (docs/jim-gateway.md, spec/jim-protocol.md §1.2):
+// A minimal J-IM TCP client for the bench (docs/jim-gateway.md "TCP framing"):
 // frames out, one callback per frame in. Shared by scenario 6 and its driver processes
 // (bench/lib/jim-driver.ts), which hold tens of thousands of these, so a client keeps no more
 // than its socket and a partial frame.
 import { createHmac } from "node:crypto";
 import { connect, type Socket } from "node:net";
 
-/** The heartbeat the Java client sends (spec §1.2 example): command 13, 1-byte body 0x80. */
+/** The heartbeat the Java client sends, byte for byte: command 13, 1-byte body 0x80. */
 export const HEARTBEAT_FRAME = Buffer.from([0x01, 0x51, 0x0d, 0x00, 0x00, 0x00, 0x01, 0x80]);
 
 /** A login token as TLIM_JIM_TOKEN_SECRET signs it (docs/jim-gateway.md "Token"). */

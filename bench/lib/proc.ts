@@ -1,5 +1,5 @@
 // Process and machine accounting from /proc (Linux only): CPU of one pid, its RSS, and how busy
-// the whole machine is. Used at the edges of every measured window (baseline.md §2.1 method).
+// the whole machine is. Used at the edges of every measured window (docs/performance.md "Method").
 import { readdirSync, readFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";
@@ -88,7 +88,7 @@ export function machine(): Machine {
  * CPU meter over a window: call start() at the window's first edge and stop() at its last.
  * Reports each watched pid's CPU as a share of one core (100 = one full core) and the machine's
  * busy share of all cores, plus "other": machine busy minus the watched processes, in % of one
- * core (the outside-load check of baseline.md §1.3).
+ * core (the outside-load check, docs/performance.md "Method").
  */
 export class CpuMeter {
   private t0 = 0;
@@ -139,7 +139,7 @@ export async function quietGate(maxBusyPct = 10, maxWaitMs = 20_000): Promise<{ 
   return { waitedMs: Date.now() - t0, busyPct };
 }
 
-/** A fixed CPU-bound loop (host-speed canary, baseline.md §1.3): its time in ms. */
+/** A fixed CPU-bound loop (host-speed canary, docs/performance.md "Method"): its time in ms. */
 export function canaryMs(): number {
   const t0 = performance.now();
   let x = 0;

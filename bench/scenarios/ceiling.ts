@@ -1,6 +1,6 @@
 // Scenario 1: the physical write ceiling of the database on this machine, measured in the same
-// run: raw mysql2 multi-row INSERTs of message-shaped rows (baseline.md §3: same table, 1000 rows
-// per statement, autocommit, 200-byte JSON body), with 1 and with 4 connections; and the same rows
+// run: raw mysql2 multi-row INSERTs of message-shaped rows (a message table with a unique
+// (msg_from, msg_id), 1000 rows per statement, autocommit, 200-byte JSON body), with 1 and with 4 connections; and the same rows
 // into SQLite with tlim's settings (WAL, synchronous=FULL), 1000 rows per transaction.
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -32,7 +32,7 @@ const COLS = "conv_id, seq, msg_id, msg_from, msg_to, msg_type, body, created_at
 const ROWS_PER_STATEMENT = 1000;
 const POOL_STATEMENTS = 64;
 
-/** 1,000 users, 1:1 conversations between neighbours, a 200-byte JSON body (baseline.md §3.1). */
+/** 1,000 users, 1:1 conversations between neighbours, a 200-byte JSON body. */
 function makePool(): unknown[][][] {
   const seqs = new Map<string, number>();
   const pool: unknown[][][] = [];

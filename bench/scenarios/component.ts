@@ -1,6 +1,6 @@
 // Scenario 2: the component path. The load driver plays the XMPP server (XEP-0114), so Prosody
 // is not the bottleneck: K sender/receiver pairs, each sender s<i>@localhost sends MTT-000 to
-// r<i>@<component>. Closed loop with a window of W per pair (baseline.md §5), then an open loop
+// r<i>@<component>. Closed loop with a window of W per pair, then an open loop
 // at half the measured rate for latency. A message counts when its delivery to the recipient
 // comes back out of tlim, i.e. after commit (tlim delivers only what is stored).
 import { tmpdir } from "node:os";

@@ -1,6 +1,6 @@
 // Scenario 3: end to end through a real Prosody 0.12 (the test harness's throwaway server, Nagle
 // off), with raw clients (bench/lib/c2s-client.ts): K pairs s<i>@localhost → r<i>@…, closed loop
-// with W in flight per pair (baseline.md §5), the same JSON envelope as the body in all three:
+// with W in flight per pair, the same JSON envelope as the body in all three:
 //   prosody   plain routing, Prosody alone (what the messages cost the server by themselves)
 //   mam       Prosody + mod_mam archiving to the same MariaDB (what a user would pick instead)
 //   tlim      clients → Prosody → tlim (component, MariaDB) → Prosody → clients

@@ -1,6 +1,6 @@
 // Scenario 5: offline sync. Users with 10,000 pending messages each (sent while tlim knew them
 // offline) come back: (a) over XMPP, directed presence → tlim sends the backlog: time to the first
-// and to the last message; (b) over HTTP, getOffline (spec §3.2; default page 1000, clearing):
+// and to the last message; (b) over HTTP, getOffline (docs/http-api.md "getOffline"; default page 1000, clearing):
 // time to the first page, and to the last message paging until empty.
 import type { MessageTag } from "../lib/component-driver.js";
 import { tlimRowCounts, type DbKind } from "../lib/db.js";
