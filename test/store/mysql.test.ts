@@ -1,12 +1,10 @@
 // MySQL/MariaDB: the server from TLIM_TEST_MYSQL_URL must be reachable; if it is not, these tests
-// fail (DESIGN §6), they are never skipped.
+// fail, they are never skipped (docs/architecture.md "One store contract; a missing server fails the tests").
 import mysql from "mysql2/promise";
-import { DataSource } from "typeorm";
-import type { MysqlDataSourceOptions } from "typeorm/driver/mysql/MysqlDataSourceOptions.js";
 import { describe, expect, it } from "vitest";
+import { schemaDrift } from "../support/schema-drift.js";
 import { GroupCommitWriter } from "../../src/core/writer.js";
 import { openStore } from "../../src/store/open.js";
-import { createDataSource } from "../../src/store/sql/datasource.js";
 import { migrationStatus, runMigrations } from "../../src/store/sql/migrations/run.js";
 import { chatConvId, type Store } from "../../src/store/types.js";
 import { createTestDatabase, type TestDatabase } from "../support/mysql.js";
@@ -80,18 +78,7 @@ describe("MySQL/MariaDB schema and connection", () => {
   it("has exactly the schema of the entities after the migrations (no drift)", () =>
     withDb(async ({ url }) => {
       await runMigrations(url);
-      // TypeORM reads MariaDB's information_schema right only under type "mariadb" (it reports
-      // DEFAULT NULL as the string 'NULL'); the store itself uses type "mysql" for both.
-      const mariadb = await raw(url, async (c) => /mariadb/i.test(String((await c.query<mysql.RowDataPacket[]>("SELECT VERSION() AS v"))[0][0]!.v)));
-      const base = createDataSource(url);
-      const ds = mariadb ? new DataSource({ ...(base.options as MysqlDataSourceOptions), type: "mariadb" }) : base;
-      await ds.initialize();
-      try {
-        const log = await ds.driver.createSchemaBuilder().log();
-        expect(log.upQueries.map((q) => q.query)).toEqual([]);
-      } finally {
-        await ds.destroy();
-      }
+      expect(await schemaDrift(url)).toEqual([]);
     }));
 
   it("dissolve's inbox purge and the write path's lookups use an index, never a scan of every inbox", () =>

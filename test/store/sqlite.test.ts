@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
+import { schemaDrift } from "../support/schema-drift.js";
 import { openStore } from "../../src/store/open.js";
 import { createDataSource } from "../../src/store/sql/datasource.js";
 import { migrationStatus, runMigrations } from "../../src/store/sql/migrations/run.js";
@@ -65,14 +66,7 @@ describe("SQLite schema and connection", () => {
   it("has exactly the schema of the entities after the migrations (no drift)", async () => {
     const url = freshUrl();
     await runMigrations(url);
-    const ds = createDataSource(url);
-    await ds.initialize();
-    try {
-      const log = await ds.driver.createSchemaBuilder().log();
-      expect(log.upQueries.map((q) => q.query)).toEqual([]);
-    } finally {
-      await ds.destroy();
-    }
+    expect(await schemaDrift(url)).toEqual([]);
   });
 
   it("opens with WAL, synchronous=FULL and a busy timeout", async () => {
