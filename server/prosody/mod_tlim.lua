@@ -3,7 +3,7 @@
 -- Those clients address users and sessions in the users' domain (`<peer>@D`, `<session_id>@D`,
 -- even `undefined@D`) and rely on the server to intercept; tlim is an external component
 -- (XEP-0114) that only sees what is addressed to its own domain C. Loaded on the users'
--- VirtualHost, this module (docs/servers.md "Prosody: the tlim module"):
+-- VirtualHost, this module (docs/servers.md "The server module: what it does"):
 --
 --  1. hands every chat message of a local user that carries a tlim envelope (the
 --     <tlim xmlns="im.itonglian.com"/> marker, or a JSON body whose msg_type is MTT-/MTS-/MTB-/MTC-)

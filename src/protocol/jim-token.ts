@@ -1,4 +1,4 @@
-// J-IM login tokens minted by a business system (docs/jim-gateway.md "Logging in"):
+// J-IM login tokens minted by a business system (docs/jim-gateway.md "Identity, login and devices"):
 //   <expiry>.<hex HMAC-SHA256(secret, "<userId>.<expiry>")>
 // expiry in Unix seconds. Pure: the caller passes the clock.
 import { createHmac, timingSafeEqual } from "node:crypto";
