@@ -11,6 +11,7 @@
 // ORDER BY, IN lists of at most 500 items.
 import type { PurgeRequest, PurgeResult } from "../types.js";
 import { stmt, type Dialect, type Program, type Row } from "./dialect.js";
+import { chunks, num, str } from "./rows.js";
 
 /** Pairs per `pairIn` list (two parameters each). */
 const PAIRS = 250;
@@ -108,18 +109,4 @@ export function* purgeProgram(d: Dialect, req: PurgeRequest): Program<PurgeResul
     if (r.kind !== "chat") out.sessionFrom = safe;
   }
   return out;
-}
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-function num(v: unknown): number {
-  return typeof v === "number" ? v : Number(v);
-}
-
-function str(v: unknown): string {
-  return String(v);
 }
