@@ -2,6 +2,7 @@
 // of docs/jim-gateway.md "TCP framing", parsed here independently of src/ so the server's bytes are really checked, or a
 // WebSocket with JSON text frames.
 import { connect, type Socket } from "node:net";
+import { connect as tlsConnect, type ConnectionOptions } from "node:tls";
 import WebSocket from "ws";
 
 export interface JimPacket {
@@ -89,6 +90,14 @@ export class JimTcpClient extends Base implements JimClient {
     });
   }
 
+  /** The same framing inside TLS (TLIM_JIM_TLS); resolves once the handshake is done. */
+  static connectTls(port: number, opts: ConnectionOptions, host = "127.0.0.1"): Promise<JimTcpClient> {
+    return new Promise((resolve, reject) => {
+      const s = tlsConnect({ port, host, ...opts }, () => resolve(new JimTcpClient(s)));
+      s.once("error", reject);
+    });
+  }
+
   private onData(chunk: Buffer): void {
     this.buf = Buffer.concat([this.buf, chunk]);
     for (;;) {
@@ -148,6 +157,16 @@ export class JimWsClient extends Base implements JimClient {
   static connect(port: number, path = "/", host = "127.0.0.1"): Promise<JimWsClient> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(`ws://${host}:${port}${path}`);
+      const client = new JimWsClient(ws);
+      ws.once("open", () => resolve(client));
+      ws.once("error", reject);
+    });
+  }
+
+  /** Opens any ws:// or wss:// URL (wss: `opts.ca` trusts a test CA). */
+  static connectUrl(url: string, opts: WebSocket.ClientOptions = {}): Promise<JimWsClient> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, opts);
       const client = new JimWsClient(ws);
       ws.once("open", () => resolve(client));
       ws.once("error", reject);
