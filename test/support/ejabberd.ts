@@ -37,7 +37,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import type { ProsodyHandle } from "./prosody.js";
-import { canConnect, freePort, sleep, spawnWatchdog } from "./processes.js";
+import { canConnect, freePort, respawnOnSamePorts, sleep, spawnWatchdog } from "./processes.js";
 
 export interface EjabberdOptions {
   /** Accounts to create once the server runs: [username, password]. */
@@ -568,19 +568,7 @@ export async function startEjabberd(opts: EjabberdOptions = {}): Promise<Ejabber
     async restart() {
       if (removed) throw new Error("restart() after stop(): the data dir is gone");
       await stopProcess("graceful");
-      // Same ports (ejabberd sets SO_REUSEADDR); retry briefly in case the old socket lingers.
-      let lastErr: unknown;
-      for (let i = 0; i < 5; i++) {
-        try {
-          await spawnAndWait();
-          return;
-        } catch (e) {
-          lastErr = e;
-          if (!(e as { portInUse?: boolean }).portInUse) throw e;
-          await sleep(200);
-        }
-      }
-      throw lastErr;
+      await respawnOnSamePorts(spawnAndWait);
     },
   };
 

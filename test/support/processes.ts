@@ -53,3 +53,23 @@ export function spawnWatchdog(name: string, cleanup: string, args: string[]): Ch
     return null;
   }
 }
+
+/**
+ * Starts a server again on the ports it had: both Prosody and ejabberd set SO_REUSEADDR, so
+ * TIME_WAIT is no obstacle, but the old listening socket may linger a moment; `spawnAndWait`
+ * rejects with `portInUse` set then, and is retried briefly.
+ */
+export async function respawnOnSamePorts(spawnAndWait: () => Promise<void>): Promise<void> {
+  let lastErr: unknown;
+  for (let i = 0; i < 5; i++) {
+    try {
+      await spawnAndWait();
+      return;
+    } catch (e) {
+      lastErr = e;
+      if (!(e as { portInUse?: boolean }).portInUse) throw e;
+      await sleep(200);
+    }
+  }
+  throw lastErr;
+}

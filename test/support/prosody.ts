@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, s
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { canConnect, freePort, sleep, spawnWatchdog } from "./processes.js";
+import { canConnect, freePort, respawnOnSamePorts, sleep, spawnWatchdog } from "./processes.js";
 
 const pbkdf2Async = promisify(pbkdf2);
 
@@ -351,20 +351,7 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodyHa
     async restart() {
       if (removed) throw new Error("restart() after stop(): the data dir is gone");
       await stopProcess("SIGTERM");
-      // Same ports: Prosody sets SO_REUSEADDR, so TIME_WAIT is no obstacle. Retry briefly in case
-      // the old listening socket is not released yet.
-      let lastErr: unknown;
-      for (let i = 0; i < 5; i++) {
-        try {
-          await spawnAndWait();
-          return;
-        } catch (e) {
-          lastErr = e;
-          if (!(e as { portInUse?: boolean }).portInUse) throw e;
-          await sleep(200);
-        }
-      }
-      throw lastErr;
+      await respawnOnSamePorts(spawnAndWait);
     },
   };
 
