@@ -4,66 +4,80 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { component, xml, type Component } from "@xmpp/component";
+import { component, xml } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import { startEjabberd, type EjabberdHandle } from "../support/ejabberd.js";
 import { startProsody, type ProsodyHandle } from "../support/prosody.js";
 import { connectClient, type TestClient } from "../support/xmpp-client.js";
 
+
+/**
+ * A raw component under test, watched: every stanza it receives is kept, and its "online"
+ * events are counted, so a test can wait for either after the fact.
+ */
+function watchedComponent(opts: Parameters<typeof component>[0], logTail: () => string, onlineMs: number) {
+  const c = component(opts);
+  const stanzas: Element[] = [];
+  let online = 0;
+  c.on("error", () => {}); // reconnect noise while the server restarts
+  c.on("online", () => online++);
+  c.on("stanza", (el: Element) => stanzas.push(el));
+  return {
+    comp: c,
+    get onlineCount() {
+      return online;
+    },
+    waitFor: (pred: (el: Element) => boolean, ms = 5000): Promise<Element> =>
+      new Promise((resolve, reject) => {
+        const hit = stanzas.find(pred);
+        if (hit) return resolve(hit);
+        const t = setTimeout(() => {
+          c.off("stanza", on);
+          reject(new Error(`component: no matching stanza within ${ms} ms; got ${stanzas.map(String).join("\n")}`));
+        }, ms);
+        const on = (el: Element) => {
+          if (pred(el)) {
+            clearTimeout(t);
+            c.off("stanza", on);
+            resolve(el);
+          }
+        };
+        c.on("stanza", on);
+      }),
+    waitOnline: (n: number, ms = onlineMs): Promise<void> =>
+      new Promise((resolve, reject) => {
+        if (online >= n) return resolve();
+        const t = setTimeout(() => reject(new Error(`component not online (#${n}) within ${ms} ms\n${logTail()}`)), ms);
+        const on = () => {
+          if (online >= n) {
+            clearTimeout(t);
+            c.off("online", on);
+            resolve();
+          }
+        };
+        c.on("online", on);
+      }),
+    async stop() {
+      c.reconnect.stop();
+      await Promise.race([c.stop().catch(() => {}), new Promise((r) => setTimeout(r, 2000))]);
+    },
+  };
+}
+
 describe("test harness: Prosody + clients + raw component", () => {
   let prosody: ProsodyHandle;
-  let comp: Component;
-  const compStanzas: Element[] = [];
-  let onlineCount = 0;
+  let w: ReturnType<typeof watchedComponent>;
   const clients: TestClient[] = [];
-
-  const compWaitFor = (pred: (el: Element) => boolean, ms = 5000): Promise<Element> =>
-    new Promise((resolve, reject) => {
-      const hit = compStanzas.find(pred);
-      if (hit) return resolve(hit);
-      const t = setTimeout(() => {
-        comp.off("stanza", on);
-        reject(new Error(`component: no matching stanza within ${ms} ms; got ${compStanzas.map(String).join("\n")}`));
-      }, ms);
-      const on = (el: Element) => {
-        if (pred(el)) {
-          clearTimeout(t);
-          comp.off("stanza", on);
-          resolve(el);
-        }
-      };
-      comp.on("stanza", on);
-    });
-
-  const waitOnline = (n: number, ms = 8000): Promise<void> =>
-    new Promise((resolve, reject) => {
-      if (onlineCount >= n) return resolve();
-      const t = setTimeout(() => reject(new Error(`component not online (#${n}) within ${ms} ms\n${prosody.logTail(20)}`)), ms);
-      const on = () => {
-        if (onlineCount >= n) {
-          clearTimeout(t);
-          comp.off("online", on);
-          resolve();
-        }
-      };
-      comp.on("online", on);
-    });
 
   beforeAll(async () => {
     prosody = await startProsody({ users: [["alice", "alicepw"], ["bob", "bobpw"]] });
-    comp = component({ service: prosody.componentService, domain: prosody.componentDomain, password: prosody.componentSecret });
-    comp.on("error", () => {}); // reconnect noise while Prosody restarts
-    comp.on("online", () => onlineCount++);
-    comp.on("stanza", (el: Element) => compStanzas.push(el));
-    await comp.start();
+    w = watchedComponent({ service: prosody.componentService, domain: prosody.componentDomain, password: prosody.componentSecret }, () => prosody.logTail(20), 8000);
+    await w.comp.start();
   });
 
   afterAll(async () => {
     for (const c of clients) await c.stop();
-    if (comp) {
-      comp.reconnect.stop();
-      await Promise.race([comp.stop().catch(() => {}), new Promise((r) => setTimeout(r, 2000))]);
-    }
+    await w?.stop();
     await prosody?.stop();
   });
 
@@ -74,8 +88,8 @@ describe("test harness: Prosody + clients + raw component", () => {
     expect(prosody.componentService).toBe(`xmpp://127.0.0.1:${prosody.componentPort}`);
     expect(prosody.userDomain).toBe("localhost");
     expect(prosody.componentDomain).toBe("tlim.localhost");
-    expect(onlineCount).toBe(1);
-    expect(comp.jid?.toString()).toBe("tlim.localhost");
+    expect(w.onlineCount).toBe(1);
+    expect(w.comp.jid?.toString()).toBe("tlim.localhost");
   });
 
   it("relays presence client→component and messages component→client bare JID", async () => {
@@ -86,24 +100,24 @@ describe("test harness: Prosody + clients + raw component", () => {
     expect(b.bareJid).toBe("bob@localhost");
 
     await a.sendPresenceTo(prosody.componentDomain);
-    const pres = await compWaitFor((el) => el.is("presence") && el.attrs.from === a.jid);
+    const pres = await w.waitFor((el) => el.is("presence") && el.attrs.from === a.jid);
     expect(pres.attrs.to).toBe("tlim.localhost");
     expect(pres.attrs.type).toBeUndefined();
 
-    await comp.send(xml("message", { from: "x@tlim.localhost", to: b.bareJid, type: "chat", id: "m1" }, xml("body", {}, "hello bob")));
+    await w.comp.send(xml("message", { from: "x@tlim.localhost", to: b.bareJid, type: "chat", id: "m1" }, xml("body", {}, "hello bob")));
     const msg = await b.waitFor((el) => el.is("message") && el.attrs.id === "m1");
     expect(msg.attrs.from).toBe("x@tlim.localhost");
     expect(msg.getChildText("body")).toBe("hello bob");
     expect(b.messages().length).toBeGreaterThanOrEqual(1);
 
     // waitForCount sees already-received and future stanzas
-    await comp.send(xml("message", { from: "x@tlim.localhost", to: b.bareJid, type: "chat", id: "m2" }, xml("body", {}, "2")));
+    await w.comp.send(xml("message", { from: "x@tlim.localhost", to: b.bareJid, type: "chat", id: "m2" }, xml("body", {}, "2")));
     const both = await b.waitForCount((el) => el.is("message") && el.attrs.from === "x@tlim.localhost", 2);
     expect(both.map((e) => e.attrs.id)).toEqual(["m1", "m2"]);
 
     // the unavailable presence that follows a client disconnect
     await a.stop();
-    const gone = await compWaitFor((el) => el.is("presence") && el.attrs.from === a.jid && el.attrs.type === "unavailable");
+    const gone = await w.waitFor((el) => el.is("presence") && el.attrs.from === a.jid && el.attrs.type === "unavailable");
     expect(gone.attrs.to).toBe("tlim.localhost");
   });
 
@@ -113,12 +127,12 @@ describe("test harness: Prosody + clients + raw component", () => {
     expect(prosody.c2sPort).toBe(c2sPort);
     expect(prosody.componentPort).toBe(componentPort);
 
-    await waitOnline(2);
+    await w.waitOnline(2);
     // accounts written before the first start survive; addUser works while running
     await prosody.addUser("carol", "carolpw");
     const c = await connectClient(prosody, "carol", "carolpw");
     clients.push(c);
-    await comp.send(xml("message", { from: "x@tlim.localhost", to: c.bareJid, id: "after-restart" }, xml("body", {}, "back")));
+    await w.comp.send(xml("message", { from: "x@tlim.localhost", to: c.bareJid, id: "after-restart" }, xml("body", {}, "back")));
     const m = await c.waitFor((el) => el.is("message") && el.attrs.id === "after-restart");
     expect(m.getChildText("body")).toBe("back");
 
@@ -127,7 +141,7 @@ describe("test harness: Prosody + clients + raw component", () => {
     const b = clients[1]!;
     await b.waitForCount((el) => el.is("presence") && el.attrs.from === b.jid && !el.attrs.type, 2, 8000);
     await b.waitForCount((el) => el.is("presence") && el.attrs.from === b.jid && !el.attrs.type, 2, 10000);
-    await comp.send(xml("message", { from: "x@tlim.localhost", to: b.bareJid, type: "chat", id: "b-after-restart" }, xml("body", {}, "b")));
+    await w.comp.send(xml("message", { from: "x@tlim.localhost", to: b.bareJid, type: "chat", id: "b-after-restart" }, xml("body", {}, "b")));
     await b.waitFor((el) => el.is("message") && el.attrs.id === "b-after-restart");
 
     const b2 = await connectClient(prosody, "bob", "bobpw", "again");
@@ -138,43 +152,9 @@ describe("test harness: Prosody + clients + raw component", () => {
 
 describe("test harness: ejabberd + clients + raw component", () => {
   let ej: EjabberdHandle;
-  let comp: Component;
-  const compStanzas: Element[] = [];
-  let onlineCount = 0;
+  let w: ReturnType<typeof watchedComponent>;
   const clients: TestClient[] = [];
   const USERS = Array.from({ length: 40 }, (_, i) => [`user${i + 1}`, `pw${i + 1}`] as [string, string]);
-
-  const compWaitFor = (pred: (el: Element) => boolean, ms = 5000): Promise<Element> =>
-    new Promise((resolve, reject) => {
-      const hit = compStanzas.find(pred);
-      if (hit) return resolve(hit);
-      const t = setTimeout(() => {
-        comp.off("stanza", on);
-        reject(new Error(`component: no matching stanza within ${ms} ms; got ${compStanzas.map(String).join("\n")}`));
-      }, ms);
-      const on = (el: Element) => {
-        if (pred(el)) {
-          clearTimeout(t);
-          comp.off("stanza", on);
-          resolve(el);
-        }
-      };
-      comp.on("stanza", on);
-    });
-
-  const waitOnline = (n: number, ms = 10000): Promise<void> =>
-    new Promise((resolve, reject) => {
-      if (onlineCount >= n) return resolve();
-      const t = setTimeout(() => reject(new Error(`component not online (#${n}) within ${ms} ms\n${ej.logTail(20)}`)), ms);
-      const on = () => {
-        if (onlineCount >= n) {
-          clearTimeout(t);
-          comp.off("online", on);
-          resolve();
-        }
-      };
-      comp.on("online", on);
-    });
 
   /** beam.smp processes of this node (its name is on the command line). */
   const beams = (node: string): string[] => {
@@ -189,19 +169,13 @@ describe("test harness: ejabberd + clients + raw component", () => {
     const t0 = Date.now();
     ej = await startEjabberd({ users: [["alice", "alicepw"], ["bob", "bobpw"], ...USERS], resumeTimeoutS: 5 });
     console.log(`ejabberd start + ${USERS.length + 2} users: ${Date.now() - t0} ms`);
-    comp = component({ service: ej.componentService, domain: ej.componentDomain, password: ej.componentSecret });
-    comp.on("error", () => {}); // reconnect noise while ejabberd restarts
-    comp.on("online", () => onlineCount++);
-    comp.on("stanza", (el: Element) => compStanzas.push(el));
-    await comp.start();
+    w = watchedComponent({ service: ej.componentService, domain: ej.componentDomain, password: ej.componentSecret }, () => ej.logTail(20), 10000);
+    await w.comp.start();
   });
 
   afterAll(async () => {
     for (const c of clients) await c.stop();
-    if (comp) {
-      comp.reconnect.stop();
-      await Promise.race([comp.stop().catch(() => {}), new Promise((r) => setTimeout(r, 2000))]);
-    }
+    await w?.stop();
     await ej?.stop();
   });
 
@@ -215,8 +189,8 @@ describe("test harness: ejabberd + clients + raw component", () => {
     expect(ej.userDomain).toBe("localhost");
     expect(ej.componentDomain).toBe("tlim.localhost");
     expect(ej.componentSecret).toBe("s3cret");
-    expect(onlineCount).toBe(1);
-    expect(comp.jid?.toString()).toBe("tlim.localhost");
+    expect(w.onlineCount).toBe(1);
+    expect(w.comp.jid?.toString()).toBe("tlim.localhost");
     expect(Number(readFileSync(ej.pidFile, "utf8"))).toBeGreaterThan(0);
     const yml = readFileSync(`${ej.dir}/etc/ejabberd.yml`, "utf8");
     expect(yml).toContain("resume_timeout: 5");
@@ -252,17 +226,17 @@ describe("test harness: ejabberd + clients + raw component", () => {
     expect(a.jid).toBe("alice@localhost/ra");
 
     await a.sendPresenceTo(ej.componentDomain);
-    const pres = await compWaitFor((el) => el.is("presence") && el.attrs.from === a.jid);
+    const pres = await w.waitFor((el) => el.is("presence") && el.attrs.from === a.jid);
     expect(pres.attrs.to).toBe("tlim.localhost");
     expect(pres.attrs.type).toBeUndefined();
 
-    await comp.send(xml("message", { from: "x@tlim.localhost", to: b.bareJid, type: "chat", id: "m1" }, xml("body", {}, "hello bob")));
+    await w.comp.send(xml("message", { from: "x@tlim.localhost", to: b.bareJid, type: "chat", id: "m1" }, xml("body", {}, "hello bob")));
     const msg = await b.waitFor((el) => el.is("message") && el.attrs.id === "m1");
     expect(msg.attrs.from).toBe("x@tlim.localhost");
     expect(msg.getChildText("body")).toBe("hello bob");
 
     await a.stop();
-    const gone = await compWaitFor((el) => el.is("presence") && el.attrs.from === a.jid && el.attrs.type === "unavailable");
+    const gone = await w.waitFor((el) => el.is("presence") && el.attrs.from === a.jid && el.attrs.type === "unavailable");
     expect(gone.attrs.to).toBe("tlim.localhost");
   });
 
@@ -279,14 +253,14 @@ describe("test harness: ejabberd + clients + raw component", () => {
   it("restart() keeps ports, accounts and offline messages, and the component reconnects by itself", async () => {
     // dave is offline: the message waits in mod_offline (Mnesia, in the spool dir).
     await ej.addUser("dave", "davepw");
-    await comp.send(xml("message", { from: "x@tlim.localhost", to: "dave@localhost", type: "chat", id: "stored" }, xml("body", {}, "kept")));
+    await w.comp.send(xml("message", { from: "x@tlim.localhost", to: "dave@localhost", type: "chat", id: "stored" }, xml("body", {}, "kept")));
     await new Promise((r) => setTimeout(r, 200));
 
     const { c2sPort, componentPort } = ej;
     await ej.restart();
     expect(ej.c2sPort).toBe(c2sPort);
     expect(ej.componentPort).toBe(componentPort);
-    await waitOnline(2);
+    await w.waitOnline(2);
 
     const d = await connectClient(ej, "dave", "davepw");
     clients.push(d);
@@ -296,13 +270,13 @@ describe("test harness: ejabberd + clients + raw component", () => {
     const c = await connectClient(ej, "carol", "carolpw2");
     clients.push(c);
     await c.waitFor((el) => el.is("presence") && el.attrs.from === c.jid); // see the kill() test
-    await comp.send(xml("message", { from: "x@tlim.localhost", to: c.bareJid, id: "after-restart" }, xml("body", {}, "back")));
+    await w.comp.send(xml("message", { from: "x@tlim.localhost", to: c.bareJid, id: "after-restart" }, xml("body", {}, "back")));
     expect((await c.waitFor((el) => el.is("message") && el.attrs.id === "after-restart")).getChildText("body")).toBe("back");
 
     // bob's client from an earlier test reconnected by itself and is available again.
     const b = clients.find((x) => x.bareJid === "bob@localhost")!;
     await b.waitForCount((el) => el.is("presence") && el.attrs.from === b.jid && !el.attrs.type, 2, 10000);
-    await comp.send(xml("message", { from: "x@tlim.localhost", to: b.bareJid, type: "chat", id: "b-after-restart" }, xml("body", {}, "b")));
+    await w.comp.send(xml("message", { from: "x@tlim.localhost", to: b.bareJid, type: "chat", id: "b-after-restart" }, xml("body", {}, "b")));
     await b.waitFor((el) => el.is("message") && el.attrs.id === "b-after-restart", 10000);
   });
 
@@ -315,13 +289,13 @@ describe("test harness: ejabberd + clients + raw component", () => {
     expect(existsSync(ej.dir)).toBe(true);
 
     await ej.restart();
-    await waitOnline(3);
+    await w.waitOnline(3);
     const c = await connectClient(ej, "user7", "pw7");
     clients.push(c);
     // A message to the bare JID that overtakes the initial presence finds no available resource
     // (ejabberd bounces a bodiless one as service-unavailable): wait for the presence echo first.
     await c.waitFor((el) => el.is("presence") && el.attrs.from === c.jid);
-    await comp.send(xml("message", { from: "x@tlim.localhost", to: c.bareJid, type: "chat", id: "after-kill" }, xml("body", {}, "again")));
+    await w.comp.send(xml("message", { from: "x@tlim.localhost", to: c.bareJid, type: "chat", id: "after-kill" }, xml("body", {}, "again")));
     await c.waitFor((el) => el.is("message") && el.attrs.id === "after-kill");
   });
 
