@@ -13,6 +13,8 @@
 //    database a second time: it waits for the first one and shares its outcome as a duplicate;
 //  - the queue is bounded: beyond `maxQueued` waiting messages a sender gets a wait error
 //    (error-021) instead of memory growing while the database is slow or gone.
+import type { Metrics } from "../metrics.js";
+import { Outcome } from "../metrics.js";
 import { ImError } from "../protocol/errors.js";
 import { RetryBatch, type CommitOutcome, type NewMessage, type Store } from "../store/types.js";
 
@@ -21,6 +23,8 @@ interface Pending {
   key: string;
   /** Times this message's batch had to run again. */
   retries: number;
+  /** performance.now() when it reached the writer (received → committed latency). */
+  at: number;
   resolve(o: CommitOutcome): void;
   reject(e: unknown): void;
   /** Same (msg_from, msg_id) submitted while this one was queued or in flight. */
@@ -82,6 +86,8 @@ export class GroupCommitWriter {
     private readonly store: Store,
     opts: WriterOptions,
     private readonly hooks: WriterHooks = {},
+    /** Batch sizes, commit durations, per-message latency and outcomes (docs/operations.md). */
+    private readonly metrics: Metrics | null = null,
   ) {
     this.maxBatch = opts.maxBatch;
     this.maxInFlight = opts.maxInFlight;
@@ -115,7 +121,7 @@ export class GroupCommitWriter {
       return Promise.reject(ImError.overloaded(`the write queue is full (${this.maxQueued} messages wait for the database); nothing was stored, send again later`));
     }
     return new Promise((resolve, reject) => {
-      const p: Pending = { message, key, retries: 0, resolve, reject, followers: null };
+      const p: Pending = { message, key, retries: 0, at: performance.now(), resolve, reject, followers: null };
       this.live.set(key, p);
       this.queue.push(p);
       if (!this.running) {
@@ -146,10 +152,11 @@ export class GroupCommitWriter {
         let signalLocked!: () => void;
         const locked = new Promise<void>((r) => (signalLocked = r));
         const ready = this.pipeline ? quiet(finished) : undefined;
+        const started = performance.now();
         const commit = this.store.commitBatch(batch.map((p) => p.message), { locked: signalLocked, ready });
         const rerun = { value: false };
         const before = previous;
-        const done = this.finish(batch, commit, before, rerun);
+        const done = this.finish(batch, commit, before, rerun, started);
         previous = done;
         finished = quiet(done.then(() => {
           if (rerun.value) throw new RetryBatch(new Error("an earlier batch runs again"));
@@ -179,7 +186,7 @@ export class GroupCommitWriter {
   }
 
   /** Waits for the commit, then for every earlier batch to settle, then settles this one. */
-  private async finish(batch: Pending[], commit: Promise<CommitOutcome[]>, before: Promise<void>, rerun: { value: boolean }): Promise<void> {
+  private async finish(batch: Pending[], commit: Promise<CommitOutcome[]>, before: Promise<void>, rerun: { value: boolean }, started: number): Promise<void> {
     let outcomes: CommitOutcome[] | null = null;
     let error: unknown;
     try {
@@ -187,6 +194,7 @@ export class GroupCommitWriter {
     } catch (err) {
       error = err;
     }
+    if (outcomes && this.metrics) this.measure(batch, outcomes, started);
     await before;
     if (outcomes) {
       this.stats.batches++;
@@ -213,6 +221,25 @@ export class GroupCommitWriter {
       p.reject(cause);
       for (const f of p.followers ?? []) f.reject(cause);
     }
+  }
+
+  /** One clock read per batch; one histogram slot per message (src/metrics.ts). */
+  private measure(batch: Pending[], outcomes: CommitOutcome[], started: number): void {
+    const m = this.metrics!;
+    const now = performance.now();
+    m.commitDuration.observe((now - started) / 1000);
+    m.batchSize.observe(batch.length);
+    let stored = 0;
+    let duplicate = 0;
+    for (let i = 0; i < batch.length; i++) {
+      m.commitLatency.observe((now - batch[i]!.at) / 1000);
+      const status = outcomes[i]?.status;
+      if (status === "stored") stored++;
+      else if (status === "duplicate") duplicate++;
+    }
+    m.committed.inc(Outcome.stored, stored);
+    m.committed.inc(Outcome.duplicate, duplicate);
+    m.committed.inc(Outcome.rejected, batch.length - stored - duplicate);
   }
 
   private settle(batch: Pending[], outcomes: CommitOutcome[]): void {
