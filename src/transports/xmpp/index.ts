@@ -35,11 +35,13 @@ export class XmppTransport {
     log: Logger,
   ) {
     const domains: Domains = { component: opts.domain, users: opts.userDomain };
-    this.link = new XmppLink(opts, log.child({ part: "xmpp-link" }));
+    this.link = new XmppLink(opts, log.child({ part: "xmpp-link" }), core.metrics);
     const send = (el: Element | string) => (typeof el === "string" ? this.link.sendRaw(el) : this.link.send(el));
     this.delivery = new XmppDelivery(core, domains, this.link, { ackGraceMs: opts.ackGraceMs }, log.child({ part: "xmpp-delivery" }));
     this.inbound = new XmppInbound(core, this.delivery, domains, send, { maxBodyChars: opts.maxBodyChars }, log.child({ part: "xmpp-in" }));
     core.addSink(this.delivery);
+    core.metrics.sources.link = this.link;
+    core.metrics.sources.xmppLag = () => this.delivery.lag();
 
     const { xmpp } = this.link;
     // XEP-0030 / XEP-0199 / XEP-0092. Unknown IQs get service-unavailable from @xmpp/iq/callee.

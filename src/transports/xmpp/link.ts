@@ -4,6 +4,7 @@
 import { component, type Component } from "@xmpp/component";
 import xml, { type Element } from "@xmpp/xml";
 import type { Logger } from "pino";
+import { Kind, type Metrics } from "../../metrics.js";
 import { xmlSafe } from "../../protocol/xml-safe.js";
 import type { PingAnswer } from "./delivery.js";
 
@@ -41,6 +42,7 @@ export class XmppLink {
   constructor(
     private readonly opts: LinkOptions,
     private readonly log: Logger,
+    private readonly metrics: Metrics | null = null,
   ) {
     this.xmpp = component({ service: opts.service, domain: opts.domain, password: opts.secret });
     this.xmpp.reconnect.stop(); // replaced by the backoff below
@@ -68,10 +70,25 @@ export class XmppLink {
     // goes through this write, which replaces any character XML 1.0 cannot carry. Envelope text
     // is already made safe without loss (stanzas.ts); this is the backstop for everything else.
     const write = this.xmpp.write.bind(this.xmpp);
+    const sent = metrics?.stanzasOut;
     this.xmpp.write = (text: string) => {
       this.coalesce();
+      // One stanza per write (sendRaw, send); the stream header and handshake are not counted.
+      if (sent) {
+        const c = text.charCodeAt(1);
+        if (c === 109 /* m */) sent.inc(Kind.message);
+        else if (c === 112 /* p */) sent.inc(Kind.presence);
+        else if (c === 105 /* i */) sent.inc(Kind.iq);
+      }
       return write(xmlSafe(text));
     };
+    if (metrics) {
+      const received = metrics.stanzasIn;
+      this.xmpp.on("stanza", (el: Element) => {
+        const n = el.name;
+        received.inc(n === "message" ? Kind.message : n === "presence" ? Kind.presence : Kind.iq);
+      });
+    }
     this.xmpp.on("error", (err: Error) => this.log.warn({ err: err.message, condition: (err as any).condition }, "xmpp link error"));
     this.xmpp.on("status", (status: string) => this.onStatus(status));
   }
@@ -217,6 +234,7 @@ export class XmppLink {
       this.stopWatchdog();
       const wasOnline = this.state === "online";
       if (!this.stopping) {
+        if (wasOnline) this.metrics?.linkDisconnects.inc();
         this.setState("disconnected");
         if (wasOnline) for (const f of this.offlineListeners) f();
         this.scheduleRetry();
@@ -227,6 +245,7 @@ export class XmppLink {
   private scheduleRetry(): void {
     if (this.retryTimer || this.stopping) return;
     const delay = backoffDelay(this.attempt++, this.opts.reconnectMinMs, this.opts.reconnectMaxMs);
+    this.metrics?.linkReconnects.inc();
     this.log.info({ delayMs: delay, attempt: this.attempt }, "xmpp link: reconnecting after backoff");
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }
