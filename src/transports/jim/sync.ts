@@ -11,7 +11,11 @@
 // remembered until the backlog is covered from the cursor up, so a fetch never repeats a push
 // and a push never repeats a fetch; the cursor only moves over entries the device really got,
 // so a connection that goes away mid-way leaves the rest for next time.
+import { Acked, type FastHistogram } from "../../metrics.js";
 import type { InboxItem } from "../../store/types.js";
+
+/** Entries a connection remembers for the committed → acknowledged latency until confirmed. */
+const MAX_MEASURED = 4096;
 
 export class DeviceSync {
   /** Every inbox entry up to here was given to the device. */
@@ -36,6 +40,16 @@ export class DeviceSync {
 
   /** The device showed it read what it was given so far (traffic from it). */
   confirm(): void {}
+
+  /** Entry `seq`, committed at `at` (ms since epoch), was written to the device (pushed or
+   * fetched): its committed → acknowledged latency is measured when it is confirmed. */
+  handed(_seq: number, _at: number): void {}
+
+  /** What was handed out and is not confirmed yet (as far as it is measured): how many, and the
+   * commit time of the oldest (0: none). */
+  lag(): { count: number; oldestAt: number } {
+    return { count: 0, oldestAt: 0 };
+  }
 
   /** The device showed it read what it was given up to `seq` (the pong to a ping sent then). */
   confirmUpTo(_seq: number): void {}
@@ -114,6 +128,8 @@ export class CursorSync extends DeviceSync {
   /** Highest seq given and not yet confirmed (0: none). */
   private unconfirmed = 0;
   private grace: NodeJS.Timeout | null = null;
+  /** (seq, commit time) pairs handed to the device and not confirmed yet; null while none. */
+  private handedOut: number[] | null = null;
 
   constructor(
     start: number,
@@ -123,6 +139,8 @@ export class CursorSync extends DeviceSync {
     private readonly graceMs: number,
     /** Asks the wire for a confirmation (a WebSocket ping); called once per unconfirmed run. */
     private readonly barrier: (() => void) | null = null,
+    /** tlim_message_ack_latency_seconds (src/metrics.ts); null: not measured. */
+    private readonly acks: FastHistogram | null = null,
   ) {
     super(start);
   }
@@ -133,7 +151,7 @@ export class CursorSync extends DeviceSync {
       if (this.barrier) setImmediate(this.barrier); // behind this turn's pushes
       this.grace = setTimeout(() => {
         this.grace = null;
-        this.confirm();
+        this.confirmAll(true);
       }, this.graceMs);
       this.grace.unref();
     }
@@ -145,21 +163,63 @@ export class CursorSync extends DeviceSync {
 
   override confirmUpTo(seq: number): void {
     if (seq >= this.unconfirmed) return this.confirm();
-    if (seq > 0) this.cursors.advance(this.userId, this.device, seq); // the rest keeps its grace
+    if (seq > 0) {
+      this.cursors.advance(this.userId, this.device, seq); // the rest keeps its grace
+      this.measure(seq, false);
+    }
   }
 
   override confirm(): void {
+    this.confirmAll(false);
+  }
+
+  /** `grace`: the grace period passed with no word from the device. */
+  private confirmAll(grace: boolean): void {
     if (this.grace !== null) clearTimeout(this.grace);
     this.grace = null;
     if (this.unconfirmed === 0) return;
     const seq = this.unconfirmed;
     this.unconfirmed = 0;
     this.cursors.advance(this.userId, this.device, seq);
+    this.measure(seq, grace);
+  }
+
+  override lag(): { count: number; oldestAt: number } {
+    const h = this.handedOut;
+    if (h === null) return { count: 0, oldestAt: 0 };
+    let oldestAt = h[1]!;
+    for (let i = 3; i < h.length; i += 2) if (h[i]! < oldestAt) oldestAt = h[i]!;
+    return { count: h.length / 2, oldestAt };
+  }
+
+  override handed(seq: number, at: number): void {
+    if (this.acks === null) return;
+    const h = (this.handedOut ??= []);
+    if (h.length < 2 * MAX_MEASURED) h.push(seq, at);
+  }
+
+  /** Observes the latency of what was handed out up to `upTo`, and forgets it. */
+  private measure(upTo: number, grace: boolean): void {
+    const h = this.handedOut;
+    if (h === null) return;
+    const now = Date.now();
+    const series = grace ? Acked.jimGrace : Acked.jimDevice;
+    let kept = 0;
+    for (let i = 0; i < h.length; i += 2) {
+      if (h[i]! <= upTo) this.acks!.observe((now - h[i + 1]!) / 1000, series);
+      else {
+        h[kept++] = h[i]!;
+        h[kept++] = h[i + 1]!;
+      }
+    }
+    h.length = kept;
+    if (kept === 0) this.handedOut = null;
   }
 
   override end(): void {
     if (this.grace !== null) clearTimeout(this.grace);
     this.grace = null;
     this.unconfirmed = 0;
+    this.handedOut = null;
   }
 }

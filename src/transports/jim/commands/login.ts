@@ -46,7 +46,7 @@ export async function logIn(deps: JimDeps, conn: JimConnection, req: LoginReques
     conn.dialect = req.v2 ? "v2" : "v3";
     const key = conn.deviceKey;
     const start = await deps.core.openDevice(userId, key);
-    conn.sync = new CursorSync(start, deps.core.cursors, userId, key, deps.core.ackGraceMs, conn.protocol === "ws" ? () => conn.barrier() : null);
+    conn.sync = new CursorSync(start, deps.core.cursors, userId, key, deps.core.ackGraceMs, conn.protocol === "ws" ? () => conn.barrier() : null, deps.core.metrics.acknowledged);
     if (conn.closed) return failed; // went away while its cursor was read
     deps.hub.add(conn);
     const waiting = await deps.core.messaging.inbox(userId, start, 1);
