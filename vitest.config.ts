@@ -20,6 +20,8 @@ if (only !== "" && !(SERVERS as readonly string[]).includes(only))
 // STARTTLS listener.
 const PROSODY_ONLY = ["test/integration/harness.test.ts", "test/integration/original-clients.test.ts"];
 const EJABBERD_ONLY = ["test/integration/ejabberd-sm.test.ts", "test/integration/jim-c2s-tls.test.ts"];
+// `npm run test:package` only (its own config: packs and installs tlim, minutes).
+const PACKAGE = ["test/package/**"];
 
 export default defineConfig({
   test: {
@@ -37,7 +39,7 @@ export default defineConfig({
         test: {
           name: "prosody",
           include: ["test/**/*.test.ts"],
-          exclude: [...configDefaults.exclude, ...EJABBERD_ONLY],
+          exclude: [...configDefaults.exclude, ...EJABBERD_ONLY, ...PACKAGE],
           env: { TLIM_TEST_XMPP_SERVER: "prosody" },
         },
       },
