@@ -130,7 +130,7 @@ export class XmppInbound {
         }
         if (el.getChild("request", NS.receipts) && el.attrs.id) await this.send(receiptStanza(el));
       },
-      (err) => this.reply(el, err),
+      (err) => this.reply(el, err, { msg_from: envelope.msg_from || from.local, msg_id: envelope.msg_id }),
     ).catch((err) => this.crashed(el, err)).finally(forget);
     return order.wait();
   }
@@ -252,14 +252,16 @@ export class XmppInbound {
     }
   }
 
-  private async reply(original: Element, err: unknown): Promise<void> {
+  /** Refuses a message; `msg` names it in every log line when its envelope was decoded. */
+  private async reply(original: Element, err: unknown, msg?: { msg_from: string; msg_id: string }): Promise<void> {
     const imErr = err instanceof ImError ? err : ImError.internal();
-    if (!(err instanceof ImError)) this.log.error({ err }, "unexpected error handling a message");
-    this.log.info({ code: imErr.code, reason: imErr.message, from: original.attrs.from }, "message refused");
+    const log = this.log.child(msg ?? { stanza_id: original.attrs.id });
+    if (!(err instanceof ImError)) log.error({ err }, "unexpected error handling a message");
+    log.info({ code: imErr.code, reason: imErr.message, from: original.attrs.from }, "message refused");
     try {
       await this.send(errorStanza(original, imErr));
     } catch (sendErr) {
-      this.log.warn({ err: sendErr }, "error reply not sent");
+      log.warn({ err: sendErr }, "error reply not sent");
     }
   }
 }

@@ -30,7 +30,7 @@ export async function submitEnvelope(deps: JimDeps, env: Envelope, origin: JimCo
   try {
     await deps.core.submit({ sender: { userId: env.msg_from, resource: origin?.deviceKey ?? "jim:http" }, envelope: env, addressedNode: null });
   } catch (err) {
-    if (!(err instanceof ImError)) deps.log.error({ err }, "j-im submit failed");
+    if (!(err instanceof ImError)) deps.log.error({ err, msg_from: env.msg_from, msg_id: env.msg_id }, "j-im submit failed");
     return refusal(command, err);
   } finally {
     if (origin && deps.hub.origins.get(key) === origin) deps.hub.origins.delete(key);
