@@ -169,6 +169,7 @@ function bulk(sql: string, rows: readonly (readonly unknown[])[], byteLimit: num
 /**
  * Bind types for executeMany, fixed up front (node-oracledb otherwise infers them from the rows):
  * CLOB for the CLOB columns, NUMBER for numeric columns, VARCHAR sized to the longest value.
+ * Numbers and strings in one column (never in the store's rows) bind as VARCHAR.
  */
 function bindDefs(db: OracleDb, s: Stmt): Array<Record<string, unknown>> {
   const rows = s.rows!;
@@ -176,15 +177,21 @@ function bindDefs(db: OracleDb, s: Stmt): Array<Record<string, unknown>> {
   return rows[0]!.map((_, j) => {
     if (cols && CLOB_COLUMNS.has(cols[j] ?? "")) return { type: db.DB_TYPE_CLOB };
     let maxSize = 1;
-    let numeric = true;
+    let numbers = false;
+    let strings = false;
     for (const row of rows) {
       const v = row[j];
       if (v === null || v === undefined) continue;
-      if (typeof v === "number") continue;
-      numeric = false;
+      if (typeof v === "number") {
+        numbers = true;
+        continue;
+      }
+      strings = true;
       maxSize = Math.max(maxSize, Buffer.byteLength(String(v), "utf8"));
     }
-    return numeric ? { type: db.DB_TYPE_NUMBER } : { type: db.DB_TYPE_VARCHAR, maxSize };
+    // A column of NULLs only (session_id of 1:1 messages) binds as VARCHAR: every nullable column
+    // of the schema is text.
+    return numbers && !strings ? { type: db.DB_TYPE_NUMBER } : { type: db.DB_TYPE_VARCHAR, maxSize };
   });
 }
 
