@@ -11,7 +11,7 @@ import type { z } from "zod";
 
 type RecallRequest = z.output<typeof recallSchema>;
 
-/** Output dialect of one connection (spec §6.1): v3 camelCase, or v2 (`group_id`, User `id`). */
+/** Output dialect of one connection (docs/jim-gateway.md "Decisions", 1): v3 camelCase, or v2 (`group_id`, User `id`). */
 export type Dialect = "v2" | "v3";
 
 export const ChatType = { UNKNOWN: 0, GROUP: 1, PRIVATE: 2 } as const;
@@ -90,7 +90,7 @@ export function chatToEnvelope(req: ChatRequest, sender: string, now: number, ne
 }
 
 /**
- * The tlim revoke (MTT-101 / MTS-101) of a J-IM recall (15, x-im body: spec §6.2): `id` names
+ * The tlim revoke (MTT-101 / MTS-101) of a J-IM recall (15, x-im body: docs/jim-gateway.md "Recall (15 → 16)"): `id` names
  * the message, `chatType` with `to` or `groupId` where it was sent. Throws ChatRefusal.
  */
 export function recallToEnvelope(req: RecallRequest, sender: string, now: number, newId: string): Envelope {
@@ -119,6 +119,10 @@ export function recallToEnvelope(req: RecallRequest, sender: string, now: number
 function fileElement(content: string): BodyItem {
   const text = content.trim();
   if (text === "") throw new ChatRefusal("content (the file reference) is empty");
+  // A signed tlim file URL (docs/http-api.md "Credentials") expires: only its file id is kept, and
+  // every recipient is handed a fresh URL with the message.
+  const signed = /\/plugins\/tlim\/file\/([0-9a-f]{32})(?:[?#]|$)/.exec(text)?.[1];
+  if (signed) return { fileId: signed };
   const param = /[?&]fileId=([^&#]+)/.exec(text)?.[1];
   if (param) return { fileId: decodedParam(param).slice(0, MAX_ID), url: text };
   if (text.length > MAX_ID) throw new ChatRefusal(`file reference is longer than ${MAX_ID} characters and has no fileId= parameter`);
@@ -152,7 +156,15 @@ export function createTimeOf(m: Pick<MessageView, "msgTime" | "createdAt">): num
   return /^\d{1,15}$/.test(m.msgTime) ? Number(m.msgTime) : m.createdAt;
 }
 
-export function messageToJim(m: MessageView, dialect: Dialect): JimView {
+export interface JimMappingOptions {
+  /**
+   * The file reference a J-IM client is given for a file message's `url` (else `fileId`): a fresh
+   * signed URL when it names one of tlim's own files, else the reference unchanged.
+   */
+  fileUrl?: (ref: string) => string;
+}
+
+export function messageToJim(m: MessageView, dialect: Dialect, opts: JimMappingOptions = {}): JimView {
   if (m.hidden) return { kind: "none" };
   const body = parseBody(m.body);
   const group = m.sessionId !== null;
@@ -174,7 +186,8 @@ export function messageToJim(m: MessageView, dialect: Dialect): JimView {
   const content = m.msgType.startsWith("MTT-") || m.msgType.startsWith("MTS-") ? OUT[suffix] : undefined;
   if (content !== undefined) {
     const kept = typeof first.jimMsgType === "number" ? first.jimMsgType : content;
-    const text = content === MsgType.TEXT ? str(first.text) : str(first.url) || str(first.fileId) || str(first.file_id);
+    const ref = content === MsgType.TEXT ? "" : str(first.url) || str(first.fileId) || str(first.file_id);
+    const text = content === MsgType.TEXT ? str(first.text) : ref !== "" && opts.fileUrl ? opts.fileUrl(ref) : ref;
     return { kind: "chat", chat: { ...base, msgType: kept, content: text, extras }, createTime };
   }
   // Notices, business and other types: readable text where there is one, and the whole tlim

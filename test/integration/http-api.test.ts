@@ -133,12 +133,14 @@ describe.each(DB_KINDS)(onServer("an open API (TLIM_API_AUTH=none) with a config
   });
 
   it("answers without a secret, with the configured Access-Control-Allow-Origin, and preflights", async () => {
-    const res = await fetch(`${tlim.httpUrl}/plugins/tlim/findSessions?user_id=nobody`);
+    // The configured origin is echoed to a request from it (a browser always sends Origin cross-origin).
+    const res = await fetch(`${tlim.httpUrl}/plugins/tlim/findSessions?user_id=nobody`, { headers: { origin: "https://app.example" } });
     expect(res.status).toBe(200);
     expect(res.headers.get("access-control-allow-origin")).toBe("https://app.example");
+    expect(res.headers.get("vary")).toMatch(/Origin/);
     expect(res.headers.get("content-type")).toBe("application/json; charset=utf-8");
     expect(await res.json()).toEqual({ result: "ok", result_detail: "", sessions: [] });
-    const pre = await fetch(`${tlim.httpUrl}/plugins/tlim/addSession`, { method: "OPTIONS" });
+    const pre = await fetch(`${tlim.httpUrl}/plugins/tlim/addSession`, { method: "OPTIONS", headers: { origin: "https://app.example", "access-control-request-method": "POST" } });
     expect(pre.status).toBe(204);
     expect(pre.headers.get("access-control-allow-origin")).toBe("https://app.example");
     expect(pre.headers.get("access-control-allow-methods")).toContain("POST");

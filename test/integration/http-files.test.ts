@@ -50,8 +50,14 @@ describe.each(DB_KINDS)(onServer("HTTP file endpoints on %s"), (kind) => {
     expect(new Uint8Array(await got.arrayBuffer())).toEqual(pdf);
     expect(await tlim.store.fileGet(fileId)).toMatchObject({ fileName: "报告 1.pdf", contentType: "application/pdf", size: pdf.length, userId: "hf1" });
 
-    const json = await (await upload("uploadForJsonFileId", "hello", "a.txt", "text/plain")).json();
-    expect(json).toEqual({ result: "ok", result_detail: "", fileId: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    const json = (await (await upload("uploadForJsonFileId", "hello", "a.txt", "text/plain")).json()) as { fileId: string; fileUrl: string };
+    expect(json).toEqual({
+      result: "ok", result_detail: "", fileId: expect.stringMatching(/^[0-9a-f]{32}$/),
+      fileUrl: expect.stringMatching(/^\/plugins\/tlim\/file\/[0-9a-f]{32}\?exp=\d+&sig=[\w-]{43}$/), fileUrlExpires: expect.any(Number),
+    });
+    expect(json.fileUrl).toContain(json.fileId);
+    // The signed URL needs no API secret.
+    expect(await (await fetch(`${tlim.httpUrl}${json.fileUrl}`)).text()).toBe("hello");
 
     const url = await (await upload("uploadForUrl", "img", "pic 1.png", "image/png", {}, "file")).text();
     expect(url).toMatch(/^\/plugins\/tlim\/download\?fileId=[0-9a-f]{32}&fileName=pic%201\.png$/);

@@ -15,7 +15,8 @@ describe.each(DB_KINDS)(onServer("HTTP API on %s"), (kind) => {
   beforeAll(async () => {
     prosody = await startXmppServer({ users: [["h1", "pw"], ["h2", "pw"], ["h3", "pw"]] });
     db = await createDb(kind, "http");
-    tlim = await startTestTlim(prosody, db.url);
+    // Any origin, as the original (no cross-origin access is the default: TLIM_CORS_ORIGIN unset).
+    tlim = await startTestTlim(prosody, db.url, { corsOrigin: "*" });
   });
 
   afterAll(async () => {

@@ -193,8 +193,14 @@ export function jsonArrayParam(p: Params, name: string, err: (detail: string) =>
   return v;
 }
 
+/** Why a `secret=` parameter is refused (TLIM_API_SECRET_IN_QUERY=0). */
+export const SECRET_IN_QUERY_OFF =
+  "secret= is turned off on this server (TLIM_API_SECRET_IN_QUERY=0): send the API secret as Authorization: Bearer …";
+
 /** `Authorization: Bearer <secret>` or `secret=<secret>` (docs/architecture.md "The APIs are closed without a secret"). */
-export function requireSecret(secret: string | null) {
+export function requireSecret(secret: string | null, opts: { inQuery?: boolean } = {}) {
+  // TLIM_API_SECRET_IN_QUERY=0: secret= is refused (a URL with the secret ends up in logs and histories).
+  const inQuery = opts.inQuery ?? true;
   const expected = secret === null ? null : Buffer.from(secret);
   return (req: Request, res: Response, next: NextFunction): void => {
     if (expected === null) return next();
@@ -203,10 +209,13 @@ export function requireSecret(secret: string | null) {
       return fail(res, ImError.unauthorized("the HTTP API is closed: no TLIM_API_SECRET is configured (set one, or TLIM_API_AUTH=none)"), {}, 401);
     }
     const header = req.get("authorization") ?? "";
-    const given = header.toLowerCase().startsWith("bearer ") ? header.slice(7).trim() : paramsOf(req).secret ?? "";
+    const bearer = header.toLowerCase().startsWith("bearer ");
+    if (!bearer && !inQuery && paramsOf(req).secret !== undefined) return fail(res, ImError.unauthorized(SECRET_IN_QUERY_OFF), {}, 401);
+    const given = bearer ? header.slice(7).trim() : inQuery ? paramsOf(req).secret ?? "" : "";
     const buf = Buffer.from(given);
     if (buf.length === expected.length && timingSafeEqual(buf, expected)) return next();
-    fail(res, ImError.unauthorized(given === "" ? "the API secret is missing (Authorization: Bearer … or secret=…)" : "the API secret is wrong"), {}, 401);
+    const missing = inQuery ? "the API secret is missing (Authorization: Bearer … or secret=…)" : "the API secret is missing (Authorization: Bearer …)";
+    fail(res, ImError.unauthorized(given === "" ? missing : "the API secret is wrong"), {}, 401);
   };
 }
 
@@ -220,11 +229,27 @@ export function beforeParam(p: Params): number | undefined {
   return Number(m[1]);
 }
 
-export function cors(origin: string) {
+/**
+ * CORS (the Fetch standard's CORS protocol) for TLIM_CORS_ORIGIN: "" = no cross-origin access (no
+ * Access-Control-* header at all; a browser then keeps other origins' pages from reading any
+ * answer), "*" = any origin, else a comma-separated allow-list: a request whose Origin is on it
+ * gets that origin echoed, with `Vary: Origin` on every answer so caches keep them apart.
+ * Preflights (OPTIONS) answer 204 whatever the origin; only an allowed one gets the headers that
+ * let the browser go on.
+ */
+export function cors(setting: string) {
+  const any = setting.trim() === "*";
+  const allowed = new Set(any ? [] : setting.split(",").map((o) => o.trim().toLowerCase()).filter((o) => o !== ""));
   return (req: Request, res: Response, next: NextFunction): void => {
-    res.setHeader("Access-Control-Allow-Origin", origin);
-    res.setHeader("Access-Control-Allow-Headers", "Authorization, Content-Type");
-    res.setHeader("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+    const origin = req.get("origin");
+    if (!any && allowed.size > 0) res.vary("Origin");
+    const allow = any ? "*" : origin !== undefined && allowed.has(origin.toLowerCase()) ? origin : null;
+    if (allow !== null) {
+      res.setHeader("Access-Control-Allow-Origin", allow);
+      res.setHeader("Access-Control-Allow-Headers", "Authorization, Content-Type");
+      res.setHeader("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+      res.setHeader("Access-Control-Max-Age", "600");
+    }
     if (req.method === "OPTIONS") {
       res.sendStatus(204);
       return;

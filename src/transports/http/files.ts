@@ -9,11 +9,15 @@ import type { Request, RequestHandler, Response } from "express";
 import multer from "multer";
 import type { ImCore } from "../../core/im.js";
 import { ERROR_CATALOGUE, ImError } from "../../protocol/errors.js";
+import type { StoredFile } from "../../store/types.js";
 import { charLength, fail, ok, paramsOf, text, userIdParam } from "./conventions.js";
+import type { FileUrlSigner } from "./file-urls.js";
 
 export interface FileOptions {
   dir: string;
   maxBytes: number;
+  /** Signs the URLs handed out with uploads and messages (docs/http-api.md "Credentials"). */
+  urls?: FileUrlSigner;
 }
 
 /** The upload variants and what each answers (docs/http-api.md "Files"). */
@@ -22,7 +26,7 @@ const UPLOADS = {
   uploadForJsonFileId: (id: string) => ({ json: { fileId: id } }),
   uploadForUrl: (id: string, name: string) => ({ text: downloadUrl(id, name) }),
   uploadForJsonUrl: (id: string, name: string) => ({ json: { url: downloadUrl(id, name) } }),
-} satisfies Record<string, (id: string, name: string) => { text: string } | { json: Record<string, string> }>;
+} satisfies Record<string, (id: string, name: string) => { text: string } | { json: Record<string, string | number> }>;
 
 export const FILE_ENDPOINTS = [...Object.keys(UPLOADS), "download"];
 
@@ -59,6 +63,7 @@ function disposition(kind: "inline" | "attachment", name: string): string {
 }
 
 export function fileHandlers(core: ImCore, opts: FileOptions): Record<string, RequestHandler> {
+  const urls = opts.urls;
   const parse = multer({
     storage: multer.diskStorage({
       // Created on the first upload, not at start-up.
@@ -102,6 +107,9 @@ export function fileHandlers(core: ImCore, opts: FileOptions): Record<string, Re
       });
       const out = UPLOADS[variant](file.filename, name);
       if ("text" in out) res.type("text/plain; charset=utf-8").send(out.text);
+      // The JSON answers also carry a signed URL the caller may hand to an end user's client,
+      // which can fetch the file with it and without the API secret until fileUrlExpires.
+      else if (urls) ok(res, { ...out.json, fileUrl: urls.url(file.filename), fileUrlExpires: Math.floor(Date.now() / 1000) + urls.ttlS });
       else ok(res, out.json);
     } catch (err) {
       // Removed before the answer, so "nothing is kept" holds once the client has it.
@@ -117,19 +125,49 @@ export function fileHandlers(core: ImCore, opts: FileOptions): Record<string, Re
       if (fileId === "") throw ImError.badParam("fileId is empty");
       const meta = FILE_ID.test(fileId) ? await core.files.get(fileId) : null;
       if (!meta) throw ImError.recordNotFound(`file '${fileId.slice(0, 64)}' does not exist`);
-      const name = cleanName(text(p, "fileName", { max: 1024 }) || meta.fileName);
-      res.setHeader("Content-Type", meta.contentType);
-      res.setHeader("Content-Disposition", disposition(INLINE.test(meta.contentType) ? "inline" : "attachment", name));
-      res.setHeader("X-Content-Type-Options", "nosniff");
-      res.sendFile(fileId, { root: opts.dir, dotfiles: "deny" }, (err) => {
-        if (err && !res.headersSent) answerError(res, ImError.recordNotFound(`file '${fileId}' is gone from the file directory`));
-      });
+      sendStored(res, opts.dir, meta, cleanName(text(p, "fileName", { max: 1024 }) || meta.fileName));
     } catch (err) {
       answerError(res, err);
     }
   };
 
   return { ...Object.fromEntries(Object.keys(UPLOADS).map((v) => [v, upload(v as keyof typeof UPLOADS)])), download };
+}
+
+/**
+ * GET /plugins/tlim/file/<fileId>?exp=&sig= (docs/http-api.md "Credentials"): the file, without
+ * the API secret, while the signature holds and `exp` has not passed. A wrong or expired URL is
+ * 403 error-011 with the reason; an unknown file 404 error-018.
+ */
+export function signedFileHandler(core: ImCore, dir: string, urls: FileUrlSigner): RequestHandler {
+  return async (req, res) => {
+    try {
+      const fileId = String(req.params.fileId ?? "");
+      if (!FILE_ID.test(fileId)) throw ImError.recordNotFound("not a tlim file id (32 hex digits)");
+      const q = req.query as Record<string, unknown>;
+      const check = urls.verify(fileId, typeof q.exp === "string" ? q.exp : undefined, typeof q.sig === "string" ? q.sig : undefined);
+      if (!check.ok) {
+        res.type("application/json; charset=utf-8");
+        return fail(res, ImError.forbidden(check.reason), {}, 403);
+      }
+      const meta = await core.files.get(fileId);
+      if (!meta) throw ImError.recordNotFound(`file '${fileId}' does not exist`);
+      // Valid for a while and the same bytes for ever: a browser may keep it until the URL expires.
+      res.setHeader("Cache-Control", `private, max-age=${Math.max(0, Number(q.exp) - Math.floor(Date.now() / 1000))}`);
+      sendStored(res, dir, meta, meta.fileName);
+    } catch (err) {
+      answerError(res, err);
+    }
+  };
+}
+
+function sendStored(res: Response, dir: string, meta: StoredFile, name: string): void {
+  res.setHeader("Content-Type", meta.contentType);
+  res.setHeader("Content-Disposition", disposition(INLINE.test(meta.contentType) ? "inline" : "attachment", name));
+  res.setHeader("X-Content-Type-Options", "nosniff");
+  res.sendFile(meta.fileId, { root: dir, dotfiles: "deny" }, (err) => {
+    if (err && !res.headersSent) answerError(res, ImError.recordNotFound(`file '${meta.fileId}' is gone from the file directory`));
+  });
 }
 
 /** File endpoints answer errors with a 4xx status as well: their success is not always JSON. */

@@ -2,6 +2,7 @@
 import type { Logger } from "pino";
 import type { ImCore } from "../../core/im.js";
 import type { StatusCode } from "../../protocol/jim-commands.js";
+import type { JimMappingOptions } from "../../protocol/jim-mapping.js";
 import type { JimConnection, Outgoing } from "./connection.js";
 import type { Credentials } from "./credentials.js";
 import type { DefaultGroups } from "./default-groups.js";
@@ -15,6 +16,8 @@ export interface JimDeps {
   directory: JimDirectory;
   /** Groups every user joins at login (TLIM_JIM_DEFAULT_GROUPS). */
   defaultGroups: DefaultGroups;
+  /** How messages map to J-IM (signed file URLs, docs/http-api.md "Credentials"). */
+  mapping: JimMappingOptions;
   log: Logger;
 }
 
@@ -28,7 +31,7 @@ export interface CommandCall {
   reply(out: Outgoing | Promise<Outgoing>): void;
 }
 
-/** One module per command (STYLE: one feature = one module), registered in commands/index.ts. */
+/** One module per command (one feature, one module), registered in commands/index.ts. */
 export interface JimCommand {
   readonly cmd: number;
   /** The command number of its reply. */

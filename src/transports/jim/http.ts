@@ -12,11 +12,14 @@ import { addressId, IdError } from "../../protocol/ids.js";
 import { canonicalKeys, Cmd, idRefusal, jimJson, parseBodyObject, STATUS, type StatusCode } from "../../protocol/jim-commands.js";
 import { ChatRefusal } from "../../protocol/jim-mapping.js";
 import type { JimDeps } from "./context.js";
+import { SECRET_IN_QUERY_OFF } from "../http/conventions.js";
 import { refusal, submitChat } from "./commands/chat.js";
 
 export interface HttpOptions {
   /** null = open (TLIM_API_AUTH=none). */
   apiSecret: string | null;
+  /** `secret=` counts (TLIM_API_SECRET_IN_QUERY); false: only the Authorization header. */
+  apiSecretInQuery?: boolean;
   maxBodyBytes: number;
 }
 
@@ -36,7 +39,14 @@ export function httpHandler(deps: JimDeps, opts: HttpOptions) {
       if (raw === null) return send(413, { error: `request body is larger than ${opts.maxBodyBytes} bytes` });
       const params = paramsOf(url, req, raw);
       // Without a configured secret the API stays closed, it never opens.
-      if (expected !== null && (expected.length === 0 || !secretMatches(expected, req, params))) return send(401, status(10020));
+      if (expected !== null && (expected.length === 0 || !secretMatches(expected, req, params, opts.apiSecretInQuery ?? true))) {
+        const header = String(req.headers.authorization ?? "");
+        // The J-IM status body as upstream, with why when secret= is turned off (TLIM_API_SECRET_IN_QUERY=0).
+        if (!/^bearer /i.test(header) && params.secret !== undefined && opts.apiSecretInQuery === false) {
+          return send(401, { ...status(10020), data: { error: "error-014", detail: SECRET_IN_QUERY_OFF } });
+        }
+        return send(401, status(10020));
+      }
       switch (url.pathname) {
         case "/api/message/send": {
           const body = parseBodyObject(raw);
@@ -86,9 +96,9 @@ function paramsOf(url: URL, req: IncomingMessage, raw: string): Record<string, s
   return canonicalKeys(out, ["userid", "secret"]) as Record<string, string>;
 }
 
-function secretMatches(expected: Buffer, req: IncomingMessage, params: Record<string, string>): boolean {
+function secretMatches(expected: Buffer, req: IncomingMessage, params: Record<string, string>, inQuery: boolean): boolean {
   const header = String(req.headers.authorization ?? "");
-  const given = Buffer.from(header.toLowerCase().startsWith("bearer ") ? header.slice(7).trim() : params.secret ?? "");
+  const given = Buffer.from(header.toLowerCase().startsWith("bearer ") ? header.slice(7).trim() : inQuery ? params.secret ?? "" : "");
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
