@@ -22,6 +22,8 @@ const PROSODY_ONLY = ["test/integration/harness.test.ts", "test/integration/orig
 const EJABBERD_ONLY = ["test/integration/ejabberd-sm.test.ts", "test/integration/jim-c2s-tls.test.ts"];
 // `npm run test:package` only (its own config: packs and installs tlim, minutes).
 const PACKAGE = ["test/package/**"];
+// `npm run test:browser` only (its own config: `tlim demo` in Debian Chromium, about 30 s).
+const BROWSER = ["test/browser/**"];
 
 export default defineConfig({
   test: {
@@ -39,7 +41,7 @@ export default defineConfig({
         test: {
           name: "prosody",
           include: ["test/**/*.test.ts"],
-          exclude: [...configDefaults.exclude, ...EJABBERD_ONLY, ...PACKAGE],
+          exclude: [...configDefaults.exclude, ...EJABBERD_ONLY, ...PACKAGE, ...BROWSER],
           env: { TLIM_TEST_XMPP_SERVER: "prosody" },
         },
       },
