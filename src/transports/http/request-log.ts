@@ -2,7 +2,8 @@
 // a fresh UUID; echoed in the response's X-Request-Id and carried by every log line of the
 // request as `req_id` (`req.log` is the request's child logger). One line per completed request:
 // method, path (never the query string: `secret=` and message parameters may be in it), status,
-// response time. Probes (/healthz, /metrics) log at debug, everything else at info, 5xx at error.
+// response time. Probes (/healthz, /metrics) log at debug whatever they answer, everything else
+// at info, 5xx at error.
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
@@ -32,7 +33,8 @@ export function requestLog(log: Logger) {
       req: (req: { method?: string; url?: string }) => ({ method: req.method, path: pathOf(req.url) }),
       res: (res: { statusCode?: number }) => ({ status: res.statusCode }),
     },
-    customLogLevel: (req, res, err) => (err || res.statusCode >= 500 ? "error" : PROBES.has(pathOf(req.url)) ? "debug" : "info"),
+    // A probe's 503 (not ready yet, database down) is an answer, not a failure of the request.
+    customLogLevel: (req, res, err) => (PROBES.has(pathOf(req.url)) ? "debug" : err || res.statusCode >= 500 ? "error" : "info"),
     customSuccessMessage: () => "http request",
     customErrorMessage: () => "http request",
   });

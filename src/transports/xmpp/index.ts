@@ -73,6 +73,10 @@ export class XmppTransport {
   }
 
   stop(): Promise<void> {
+    // As when the link drops: what is in flight to devices stays in their inboxes (sent again
+    // after the restart), and no barrier ping is armed again on a link that is going away (a
+    // ping on a stopped link answers "timeout" at once: re-arming it would spin).
+    this.delivery.linkDown();
     return this.link.stop();
   }
 }
