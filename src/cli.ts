@@ -4,6 +4,7 @@ import { Command } from "commander";
 import { ConfigError, describeOptions, loadConfig, readConfigFile } from "./config.js";
 import { createLogger } from "./log.js";
 import { startTlim } from "./main.js";
+import { gracefulShutdown } from "./shutdown.js";
 import { runMigrations } from "./store/open.js";
 import { parseDbUrl } from "./store/sql/datasource.js";
 import { pendingScript, schemaScript } from "./store/sql/migrations/script.js";
@@ -26,15 +27,14 @@ program
   .description("connect to the XMPP server and serve the HTTP API (SQLite ./data/tlim.sqlite by default)")
   .action(async () => {
     const cfg = config();
-    const log = createLogger(cfg.logLevel);
+    const log = createLogger(cfg.logLevel, { format: cfg.logFormat });
     const tlim = await startTlim(cfg, log);
-    const shutdown = async (signal: string) => {
-      log.info({ signal }, "shutting down");
-      await tlim.stop();
-      process.exit(0);
-    };
-    process.once("SIGINT", () => void shutdown("SIGINT"));
-    process.once("SIGTERM", () => void shutdown("SIGTERM"));
+    const shutdown = gracefulShutdown(
+      { stop: () => tlim.stop(), get stage() { return tlim.stage; }, unsettled: () => tlim.core.unsettled },
+      { timeoutMs: cfg.shutdownTimeoutS * 1000, log, exit: (code) => process.exit(code) },
+    );
+    process.on("SIGINT", () => shutdown("SIGINT"));
+    process.on("SIGTERM", () => shutdown("SIGTERM"));
   });
 
 program
@@ -58,6 +58,18 @@ program
     }
     const applied = await runMigrations(cfg.dbUrl);
     console.log(applied.length === 0 ? "schema is up to date" : `applied: ${applied.join(", ")}`);
+  });
+
+program
+  .command("demo")
+  .description("try tlim: a throwaway Prosody (the machine's), tlim on SQLite, users alice and bob, and a web client at /web/ (docs/demo.md)")
+  .option("-p, --port <port>", "tlim's HTTP port, serving the web client (0 = a free port)", "0")
+  .option("-d, --data-dir <dir>", "keep Prosody's and tlim's data here (default: a temporary directory removed at the end)")
+  .action(async (opts: { port: string; dataDir?: string }) => {
+    const port = Number(opts.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError([`--port must be a port number from 0 to 65535 (got ${opts.port})`]);
+    const { runDemo } = await import("./demo/run.js");
+    await runDemo({ port, ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}) });
   });
 
 program.parseAsync().catch((err: unknown) => {

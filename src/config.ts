@@ -1,5 +1,5 @@
 // Configuration: `tlim.config.json` (camelCase keys), then TLIM_* environment variables (the
-// environment wins). Parsed once, every bad value reported together, then frozen (DESIGN §1).
+// environment wins). Parsed once, every bad value reported together, then frozen (docs/configuration.md).
 import { existsSync, readFileSync } from "node:fs";
 import { z } from "zod";
 import { addressId, IdError } from "./protocol/ids.js";
@@ -39,6 +39,14 @@ const addressList = z
     return out;
   });
 
+/** TLIM_CORS_ORIGIN: "" (no cross-origin access), "*", or comma-separated origins (RFC 6454
+ * serialisation: scheme://host[:port], no path). */
+const corsOrigins = z
+  .string()
+  .default("")
+  .transform((v) => v.split(",").map((o) => o.trim()).filter((o) => o !== "").join(","))
+  .refine((v) => v === "" || v === "*" || v.split(",").every((o) => /^[a-z][a-z0-9+.-]*:\/\/[^/?#\s*]+$/i.test(o)), "must be empty, * or a comma-separated list of origins such as https://app.example.com (scheme://host[:port], no path)");
+
 /** The avatar of J-IM users without a picture: a grey silhouette, 40x40, inline (no network). */
 export const DEFAULT_AVATAR =
   "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' width='40' height='40' viewBox='0 0 40 40'%3E%3Crect width='40' height='40' fill='%23c5cad3'/%3E%3Ccircle cx='20' cy='15' r='7' fill='%23fff'/%3E%3Cpath d='M6 40c1-9 7-14 14-14s13 5 14 14z' fill='%23fff'/%3E%3C/svg%3E";
@@ -64,7 +72,16 @@ export const OPTIONS = {
   httpPort: { env: "TLIM_HTTP_PORT", schema: int(0, 65535).default(9595), doc: "HTTP API port (0 = any free port)" },
   apiSecret: { env: "TLIM_API_SECRET", schema: z.string().default(""), doc: "secret for /plugins/tlim/* (Authorization: Bearer <secret> or secret=<secret>); while empty (and TLIM_API_AUTH is not none) the HTTP APIs answer 401 to everything" },
   apiAuth: { env: "TLIM_API_AUTH", schema: z.enum(["secret", "none"]).default("secret"), doc: "'none' opens the HTTP API without a secret (the original's behaviour; not recommended)" },
-  corsOrigin: { env: "TLIM_CORS_ORIGIN", schema: z.string().min(1).default("*"), doc: "Access-Control-Allow-Origin of the HTTP API (the original sent *)" },
+  corsOrigin: { env: "TLIM_CORS_ORIGIN", schema: corsOrigins, doc: "origins whose pages may call the HTTP API from a browser: a comma-separated allow-list (https://app.example.com,https://admin.example.com; the matching Origin is echoed) or * for any; empty (the default) = no cross-origin access" },
+  apiSecretInQuery: { env: "TLIM_API_SECRET_IN_QUERY", schema: bool.default(true), doc: "accept the API secret as a secret= parameter (URLs end up in logs and histories); 0 = only the Authorization header counts and secret= is refused with error-014" },
+  fileUrlSecret: { env: "TLIM_FILE_URL_SECRET", schema: z.string().default(""), doc: "HMAC key of the signed file URLs tlim hands out (empty = derived from TLIM_API_SECRET with HKDF-SHA256; with no API secret either, a random key per start: URLs then die with a restart)" },
+  fileUrlTtlS: { env: "TLIM_FILE_URL_TTL_S", schema: int(10, 30 * 86400).default(3600), doc: "seconds a signed file URL stays valid after tlim hands it out" },
+  fileUrlBase: { env: "TLIM_FILE_URL_BASE", schema: z.string().regex(/^(https?:\/\/[^/?#\s]+(\/[^?#\s]*[^/?#\s])?)?$/, "must be empty or look like https://host[:port][/path] without a trailing slash").default(""), doc: "what goes in front of /plugins/tlim/file/… in the file URLs tlim hands out, e.g. https://im.example.com (empty = a path relative to the HTTP API)" },
+  tlsCert: { env: "TLIM_TLS_CERT", schema: z.string().refine((p) => p === "" || existsSync(p), "no such file").default(""), doc: "PEM file of the certificate the HTTPS and J-IM TLS listeners present, optionally followed by its CA chain (needed when TLIM_HTTP_TLS or TLIM_JIM_TLS is on)" },
+  tlsKey: { env: "TLIM_TLS_KEY", schema: z.string().refine((p) => p === "" || existsSync(p), "no such file").default(""), doc: "PEM file of the certificate's private key (unencrypted)" },
+  httpTls: { env: "TLIM_HTTP_TLS", schema: bool.default(false), doc: "serve the HTTP API over HTTPS with TLIM_TLS_CERT/TLIM_TLS_KEY" },
+  jimTls: { env: "TLIM_JIM_TLS", schema: z.enum(["off", "on", "optional"]).default("off"), doc: "TLS on the J-IM port (TCP framing, WSS and HTTPS): 'on' = TLS only, 'optional' = TLS and plaintext clients on the one port (told apart by their first byte), 'off' = plaintext only" },
+  tlsWatchS: { env: "TLIM_TLS_WATCH_S", schema: int(0, 86400).default(0), doc: "check TLIM_TLS_CERT/TLIM_TLS_KEY for changes every this many seconds and reload them (0 = only on SIGHUP)" },
   fileDir: { env: "TLIM_FILE_DIR", schema: z.string().min(1).default("./data/files"), doc: "where uploaded files are kept (created when missing)" },
   maxUploadBytes: { env: "TLIM_MAX_UPLOAD_BYTES", schema: int(1, 2 ** 31).default(20 * 1024 * 1024), doc: "largest accepted upload, in bytes" },
   provisionAccounts: { env: "TLIM_PROVISION_ACCOUNTS", schema: bool.default(false), doc: "addUser/removeUser also create/delete the XMPP account on the server (XEP-0133; the component must be a server admin)" },
@@ -79,9 +96,15 @@ export const OPTIONS = {
   xmppC2s: { env: "TLIM_XMPP_C2S", schema: z.string().regex(/^(xmpps?:\/\/[^/]+)?$/, "must look like xmpp://host:port").default(""), doc: "the server's client port, used to check J-IM login passwords over SASL (empty = password logins refused)" },
   xmppC2sTls: { env: "TLIM_XMPP_C2S_TLS", schema: z.enum(["verify", "insecure"]).default("verify"), doc: "TLS to TLIM_XMPP_C2S (STARTTLS when the server offers it, or xmpps://): 'verify' = the certificate must be valid for TLIM_USER_DOMAIN (system CAs plus TLIM_XMPP_C2S_CA), and a server offering no TLS gets passwords in clear text only on a loopback address; 'insecure' = the certificate is not checked (a self-signed test server; anyone in between can read the passwords)" },
   xmppC2sCa: { env: "TLIM_XMPP_C2S_CA", schema: z.string().refine((p) => p === "" || existsSync(p), "no such file").default(""), doc: "a PEM file of CA certificates (or the server's own self-signed certificate) trusted for TLIM_XMPP_C2S besides the system's (empty = the system's only)" },
+  web: { env: "TLIM_WEB", schema: bool.default(false), doc: "serve the demo web client at /web/ on the HTTP API's port, with its user-authenticated /web/api/ (passwords checked on TLIM_XMPP_C2S; `tlim demo` turns it on); off by default: not meant for production (docs/demo.md)" },
+  webXmppWebsocket: { env: "TLIM_WEB_XMPP_WEBSOCKET", schema: z.string().regex(/^(wss?:\/\/[^\s]+)?$/, "must be empty or look like ws://host:port/path").default(""), doc: "the XMPP server's WebSocket endpoint (RFC 7395) the /web/ client logs in through, e.g. ws://127.0.0.1:5280/xmpp-websocket (`tlim demo` sets it)" },
+  metrics: { env: "TLIM_METRICS", schema: bool.default(true), doc: "serve GET /metrics (Prometheus text format) on the HTTP API's port: on or off (docs/operations.md \"Metrics\")" },
+  metricsAuth: { env: "TLIM_METRICS_AUTH", schema: z.enum(["secret", "none"]).default("secret"), doc: "'secret': /metrics needs Authorization: Bearer <TLIM_API_SECRET> (401 otherwise, and always while no secret is set); 'none': open to anyone who reaches the port" },
   logLevel: { env: "TLIM_LOG_LEVEL", schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"), doc: "log level (pino)" },
+  logFormat: { env: "TLIM_LOG_FORMAT", schema: z.enum(["auto", "json", "pretty"]).default("auto"), doc: "'json': one JSON object per line (pino); 'pretty': readable lines (pino-pretty); 'auto': pretty when standard output is a terminal, JSON otherwise (a service manager, a pipe, a container log)" },
+  shutdownTimeoutS: { env: "TLIM_SHUTDOWN_TIMEOUT_S", schema: int(1, 3600).default(10), doc: "on SIGTERM or SIGINT tlim stops accepting, commits, delivers and answers what it accepted, flushes device cursors and exits 0; past this many seconds (or at a second signal) it exits 1, logging what was left" },
   maxBodyChars: { env: "TLIM_MAX_BODY_CHARS", schema: int(256, 1_000_000).default(65536), doc: "largest accepted <body> (envelope JSON), in characters" },
-  maxTextChars: { env: "TLIM_MAX_TEXT_CHARS", schema: int(1, 1_000_000).default(3000), doc: "largest `text` in a body element (spec §2.4: 3000)" },
+  maxTextChars: { env: "TLIM_MAX_TEXT_CHARS", schema: int(1, 1_000_000).default(3000), doc: "largest `text` in a body element (the original's limit: 3000)" },
   revokeWindowS: { env: "TLIM_REVOKE_WINDOW_S", schema: int(0, 100 * 365 * 86400).default(120), doc: "how long after sending a message may be revoked, in seconds (0 = no limit)" },
   writeBatchMax: { env: "TLIM_WRITE_BATCH_MAX", schema: int(1, 10000).default(500), doc: "most messages committed in one transaction (group commit)" },
   writePipeline: { env: "TLIM_WRITE_PIPELINE", schema: int(1, 8).default(2), doc: "commit batches in flight at once on MySQL/MariaDB (each next one starts once the one before holds its locks; 1 = one at a time; SQLite: always 1)" },
@@ -142,6 +165,9 @@ export function loadConfig(
     const parsed = opt.schema.safeParse(raw);
     if (parsed.success) out[key] = parsed.data;
     else problems.push(`${opt.env} (${key}): ${parsed.error.issues.map((i) => i.message).join("; ")}`);
+  }
+  if ((out.httpTls === true || (out.jimTls !== undefined && out.jimTls !== "off")) && (out.tlsCert === "" || out.tlsKey === "")) {
+    problems.push("TLIM_HTTP_TLS / TLIM_JIM_TLS need a certificate and its key: set TLIM_TLS_CERT and TLIM_TLS_KEY (PEM files)");
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(out) as Config;

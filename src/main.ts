@@ -1,16 +1,22 @@
 // The only place that wires things together (docs/architecture.md).
 import type { Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Config } from "./config.js";
 import { ImCore } from "./core/im.js";
 import { createLogger, type Logger } from "./log.js";
+import { Metrics } from "./metrics.js";
 import { Retention } from "./core/retention.js";
 import { openStore } from "./store/open.js";
 import type { Store } from "./store/types.js";
+import { TlsCredentials, type ReloadResult } from "./tls.js";
 import { createHttpApp } from "./transports/http/app.js";
+import { FileUrlSigner, tlimFileIdOf } from "./transports/http/file-urls.js";
 import { xep0133Provisioner } from "./transports/http/provision.js";
 import { XmppTransport } from "./transports/xmpp/index.js";
 import { JimGateway } from "./transports/jim/index.js";
+import { Credentials } from "./transports/jim/credentials.js";
+import { webDir } from "./web-dir.js";
 
 export interface Tlim {
   core: ImCore;
@@ -20,18 +26,31 @@ export interface Tlim {
   httpUrl: string;
   /** The J-IM gateway (null when TLIM_JIM_ENABLED is off); `jim.port` is its port. */
   jim: JimGateway | null;
+  /** The certificate and key of the TLS listeners (null when neither TLIM_HTTP_TLS nor TLIM_JIM_TLS is on). */
+  tls: TlsCredentials | null;
+  /** Reads TLIM_TLS_CERT/TLIM_TLS_KEY again (what SIGHUP does); null without TLS. */
+  reloadTls(): ReloadResult | null;
+  /** Graceful stop: nothing new is accepted; what was is committed, delivered and answered. */
   stop(): Promise<void>;
+  /** "running", then the step stop() is at (a shutdown that overruns its bound names it). */
+  readonly stage: string;
 }
 
 /** /healthz reports the database down when a ping takes longer than this. */
 const HEALTH_TIMEOUT_MS = 800;
 
+/** At shutdown, how long HTTP requests still running after the drain may take to finish. */
+const HTTP_CLOSE_GRACE_MS = 1000;
+
 /** How long addUser/removeUser wait for the XMPP server's answer to an account command. */
 const PROVISION_TIMEOUT_MS = 10_000;
 
-export async function startTlim(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Tlim> {
+export async function startTlim(config: Config, log: Logger = createLogger(config.logLevel, { format: config.logFormat })): Promise<Tlim> {
   const store = await openStore(config.dbUrl, { synchronize: config.synchronize, migrate: !config.synchronize });
+  // One set of metrics per instance (docs/operations.md "Metrics"); process metrics only when served.
+  const metrics = new Metrics({ defaults: config.metrics });
   const core = new ImCore(store, {
+    metrics,
     maxTextChars: config.maxTextChars,
     revokeWindowS: config.revokeWindowS,
     writeBatchMax: config.writeBatchMax,
@@ -71,11 +90,16 @@ export async function startTlim(config: Config, log: Logger = createLogger(confi
   if (config.apiAuth === "secret" && config.apiSecret === "") {
     log.warn("TLIM_API_SECRET is not set: the HTTP APIs answer 401 to every request (set it, or TLIM_API_AUTH=none)");
   }
+  // TLS (docs/configuration.md "TLS"): one certificate for every TLS listener, reloaded on SIGHUP.
+  const tls = config.httpTls || config.jimTls !== "off" ? new TlsCredentials({ cert: config.tlsCert, key: config.tlsKey }, log.child({ part: "tls" })) : null;
+  const fileUrls = new FileUrlSigner({ secret: config.fileUrlSecret, apiSecret: config.apiSecret, ttlS: config.fileUrlTtlS, base: config.fileUrlBase });
+  if (fileUrls.keySource === "random") log.warn("signed file URLs use a random key: set TLIM_FILE_URL_SECRET or TLIM_API_SECRET so they survive a restart");
   const app = createHttpApp({
     core,
     apiSecret: config.apiAuth === "none" ? null : config.apiSecret,
+    apiSecretInQuery: config.apiSecretInQuery,
     corsOrigin: config.corsOrigin,
-    files: { dir: config.fileDir, maxBytes: config.maxUploadBytes },
+    files: { dir: config.fileDir, maxBytes: config.maxUploadBytes, urls: fileUrls },
     presence: (userId) => xmpp.delivery.presenceOf(userId),
     provisioner: config.provisionAccounts
       ? xep0133Provisioner((iq, timeoutMs) => xmpp.link.xmpp.iqCaller.request(iq, timeoutMs), {
@@ -86,13 +110,33 @@ export async function startTlim(config: Config, log: Logger = createLogger(confi
       : null,
     health,
     log: log.child({ part: "http" }),
+    metrics: { endpoint: config.metrics, secret: config.metricsAuth === "none" ? null : config.apiSecret },
+    // The demo web client (docs/demo.md): its logins are password checks on the XMPP server.
+    ...(config.web
+      ? {
+          web: {
+            staticDir: webDir(),
+            xmppWebsocket: config.webXmppWebsocket,
+            userDomain: config.userDomain,
+            componentDomain: config.xmppDomain,
+            credentials: new Credentials({
+              tokenSecret: "", c2s: config.xmppC2s, c2sTls: config.xmppC2sTls, c2sCa: config.xmppC2sCa, userDomain: config.userDomain,
+              loginPerAddress: config.jimLoginPerAddress, loginPerUser: config.jimLoginPerUser,
+            }, log.child({ part: "web" })),
+          },
+        }
+      : {}),
   });
+  const httpsServer = config.httpTls && tls ? createHttpsServer({ ...tls.pem }, app) : null;
+  // A reloaded certificate serves the next handshakes; connections up keep theirs.
+  if (httpsServer && tls) tls.onReload((pem) => httpsServer.setSecureContext({ ...pem }));
   const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.httpPort, config.httpHost, () => resolve(s));
+    const s: Server = httpsServer ? httpsServer.listen(config.httpPort, config.httpHost, () => resolve(s)) : app.listen(config.httpPort, config.httpHost, () => resolve(s));
     s.once("error", reject);
   });
   const port = (server.address() as AddressInfo).port;
-  log.info({ url: `http://${config.httpHost}:${port}/plugins/tlim/`, db: redact(config.dbUrl) }, "http api listening");
+  const scheme = config.httpTls ? "https" : "http";
+  log.info({ url: `${scheme}://${config.httpHost}:${port}/plugins/tlim/`, db: redact(config.dbUrl) }, "http api listening");
   await xmpp.start();
 
   let jim: JimGateway | null = null;
@@ -106,6 +150,12 @@ export async function startTlim(config: Config, log: Logger = createLogger(confi
       loginPerAddress: config.jimLoginPerAddress,
       loginPerUser: config.jimLoginPerUser,
       apiSecret: config.apiAuth === "none" ? null : config.apiSecret,
+      apiSecretInQuery: config.apiSecretInQuery,
+      ...(tls && config.jimTls !== "off" ? { tls: { mode: config.jimTls, credentials: tls } } : {}),
+      fileUrl: (ref) => {
+        const id = tlimFileIdOf(ref);
+        return id === null ? ref : fileUrls.url(id);
+      },
       tokenSecret: config.jimTokenSecret,
       c2s: config.xmppC2s,
       c2sTls: config.xmppC2sTls,
@@ -117,7 +167,7 @@ export async function startTlim(config: Config, log: Logger = createLogger(confi
     }, log);
     try {
       const jimPort = await jim.start();
-      log.info({ host: config.jimHost, port: jimPort }, "j-im gateway listening (tcp, websocket, http)");
+      log.info({ host: config.jimHost, port: jimPort, tls: config.jimTls }, "j-im gateway listening (tcp, websocket, http)");
     } catch (err) {
       // The gateway is an add-on: XMPP and the HTTP API keep working without it (e.g. two
       // instances on one machine with the default port). /healthz reports it.
@@ -135,24 +185,56 @@ export async function startTlim(config: Config, log: Logger = createLogger(confi
   }, log.child({ part: "retention" }));
   retention.start();
 
+  const reloadTls = () => tls?.reload("SIGHUP") ?? null;
+  if (tls) {
+    process.on("SIGHUP", reloadTls);
+    tls.watch(config.tlsWatchS);
+  }
+
   let stopped = false;
+  let stage = "running";
   return {
     core,
     store,
     xmpp,
-    httpUrl: `http://${config.httpHost}:${port}`,
+    httpUrl: `${scheme}://${config.httpHost}:${port}`,
     jim,
+    tls,
+    reloadTls,
     async stop() {
       if (stopped) return;
       stopped = true;
-      await new Promise<void>((r) => server.close(() => r()));
+      if (tls) {
+        process.off("SIGHUP", reloadTls);
+        tls.close();
+      }
+      // Graceful (docs/configuration.md "Stopping"): no new connections and no new messages; what
+      // was accepted is committed, delivered and answered; then cursors, listeners, database.
+      stage = "closing listeners";
+      const httpClosed = new Promise<void>((r) => server.close(() => r()));
+      jim?.stopAccepting();
+      stage = "committing accepted messages";
+      await core.drain();
+      // The answers to the last submitters are written in the callbacks that drain() waited
+      // for: let them reach the sockets before the connections close.
+      await new Promise((r) => setImmediate(r));
+      stage = "closing connections";
+      server.closeIdleConnections?.();
+      await Promise.race([httpClosed, new Promise((r) => setTimeout(r, HTTP_CLOSE_GRACE_MS).unref())]);
       server.closeAllConnections?.();
       await retention.stop();
       await jim?.stop();
+      stage = "closing the xmpp link";
       await xmpp.stop();
+      stage = "flushing device cursors";
       await core.close();
+      stage = "closing the database";
       await store.close();
+      stage = "stopped";
       log.info("stopped");
+    },
+    get stage() {
+      return stage;
     },
   };
 }

@@ -1,4 +1,4 @@
-// SIGTERM / SIGINT (docs/reliability.md "Restarts"): a graceful stop within a bound. The first
+// SIGTERM / SIGINT (docs/configuration.md "Stopping"): a graceful stop within a bound. The first
 // signal starts Tlim.stop() (nothing new accepted; what was accepted committed, delivered and
 // answered; cursors flushed; listeners and the database closed) and exits 0 when it is done. If it
 // is not done within the bound, or a second signal comes, tlim exits 1 and logs the step it was at

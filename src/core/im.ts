@@ -4,6 +4,7 @@
 // after logging). What else it offers is split into small services, each with its own checks:
 // `messaging`, `sessions`, `directory`, `files`, `board` (services/).
 import type { Logger } from "pino";
+import { Metrics } from "../metrics.js";
 import { checkEnvelopeIds, msgClassOf } from "../protocol/envelope.js";
 import { ImError } from "../protocol/errors.js";
 import type { InboxItem, CommitOutcome, OnlineDevice, Store } from "../store/types.js";
@@ -40,6 +41,8 @@ export interface CoreOptions {
   userInFlightMax?: number;
   syncPageSize: number;
   cursorFlushMs?: number;
+  /** Where the write path and the transports count (docs/operations.md); default: a private set nobody reads. */
+  metrics?: Metrics;
 }
 
 export interface SubmitHooks {
@@ -61,6 +64,8 @@ function senderId(raw: string): string {
 export class ImCore {
   readonly writer: GroupCommitWriter;
   readonly cursors: CursorBook;
+  /** The instance's metrics: the writer and every transport count here. */
+  readonly metrics: Metrics;
   private readonly registry = new HandlerRegistry();
   private readonly sinks: DeliverySink[] = [];
   private readonly ctx: HandlerContext;
@@ -82,6 +87,7 @@ export class ImCore {
     private readonly log: Logger,
   ) {
     this.#store = store;
+    this.metrics = opts.metrics ?? new Metrics();
     this.writer = new GroupCommitWriter(store, {
       maxBatch: opts.writeBatchMax,
       maxInFlight: opts.writePipeline ?? 2,
@@ -90,7 +96,8 @@ export class ImCore {
       committed: (o) => this.deliver(o),
       settling: (f) => this.corked(f),
       batchFailed: (err, size) => log.error({ err, size }, "commit failed; nothing of the batch was stored"),
-    });
+    }, this.metrics);
+    this.metrics.sources.writer = this.writer;
     this.cursors = new CursorBook(store, opts.cursorFlushMs ?? 1000, (err) =>
       log.warn({ err }, "device cursor write failed; those messages will be offered again"),
     );
@@ -131,6 +138,11 @@ export class ImCore {
     all: (): Promise<OnlineDevice[]> => this.#store.onlineDevices(),
   };
   private presenceWrites: Promise<void> = Promise.resolve();
+  /** False once drain() began: submit refuses (graceful shutdown, docs/configuration.md "Stopping"). */
+  private accepting = true;
+  /** submit() calls not yet settled (accepted, maybe not yet in the writer). */
+  private submitting = 0;
+  private drainWaiters: Array<() => void> = [];
 
   private presenceWrite(write: () => Promise<void>): void {
     this.presenceWrites = this.presenceWrites.then(write).catch((err) => this.log.warn({ err }, "online device not recorded"));
@@ -158,7 +170,11 @@ export class ImCore {
       queued = true;
       hooks.queued?.();
     };
+    this.submitting++;
     try {
+      // Nothing new once a shutdown began: the sender is told to send again (type="wait"); what
+      // was accepted before still commits and is answered.
+      if (!this.accepting) throw ImError.overloaded("tlim is shutting down; nothing was stored, send again shortly");
       // Ids are checked where each transport decodes them; again here for envelopes a gateway
       // built itself (cheap on valid ids), so nothing unchecked reaches the store or a socket.
       const env = checkEnvelopeIds(inbound.envelope);
@@ -183,14 +199,31 @@ export class ImCore {
         return await handled;
       } catch (err) {
         if (err instanceof ImError) throw err;
-        this.log.error({ err, msg_type: env.msg_type, msg_id: env.msg_id }, "handler failed");
+        this.log.error({ err, msg_type: env.msg_type, msg_from: env.msg_from, msg_id: env.msg_id }, "handler failed");
         throw ImError.internal();
       } finally {
         release();
       }
     } finally {
       signal();
+      if (--this.submitting === 0 && this.drainWaiters.length > 0) for (const w of this.drainWaiters.splice(0)) w();
     }
+  }
+
+  /** Accepted messages whose submitter has not heard back yet (what a shutdown still waits for). */
+  get unsettled(): number {
+    return Math.max(this.submitting, this.writer.pending);
+  }
+
+  /**
+   * Graceful shutdown, first step: refuses every new submit (error-021, type="wait"), then
+   * resolves once every message accepted before has been committed (or refused), delivered and
+   * answered to its submitter. Cursors are flushed by close().
+   */
+  async drain(): Promise<void> {
+    this.accepting = false;
+    while (this.submitting > 0) await new Promise<void>((r) => this.drainWaiters.push(r));
+    await this.writer.idle();
   }
 
   /** Runs a batch's deliveries inside every sink's `corked`. */

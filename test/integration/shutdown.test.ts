@@ -1,4 +1,4 @@
-// Graceful restart (docs/reliability.md "Restarts"): SIGTERM while a client's messages are in
+// Graceful restart (docs/configuration.md "Stopping"): SIGTERM while a client's messages are in
 // flight. tlim stops accepting (what arrives after the signal is refused with error-021,
 // type="wait"), commits and answers what it accepted, exits 0 within TLIM_SHUTDOWN_TIMEOUT_S; every
 // message the client got a receipt for is in the database and reaches the receiver after the

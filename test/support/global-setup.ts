@@ -9,12 +9,13 @@ import { existsSync, readFileSync } from "node:fs";
 import mysql from "mysql2/promise";
 import type { TestProject } from "vitest/node";
 import { ejabberdctlPath } from "./ejabberd.js";
+import { ensureBuilt } from "./build.js";
 import { xmppServerFromEnv } from "./xmpp-server.js";
 
 const DEFAULT_MYSQL_URL = "mysql://root@127.0.0.1:3306/test";
 
 function checkProsody(): string | null {
-  // Never run `prosody --version`: it starts a server with the system config (toolchain §2.4).
+  // Never run `prosody --version`: it starts a server with the system config (it is not a version flag).
   const r = spawnSync("prosodyctl", ["about"], { encoding: "utf8", timeout: 15000 });
   if (r.error) {
     const code = (r.error as NodeJS.ErrnoException).code;
@@ -72,7 +73,7 @@ async function checkMysql(url: string): Promise<string | null> {
     const err = e as NodeJS.ErrnoException & { sqlMessage?: string };
     return (
       `MariaDB is not reachable at ${url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@")}: ${err.code ?? ""} ${err.sqlMessage ?? err.message}`.trim() +
-      "\n  Start one (see docs / toolchain notes §4.1) or run `bash .ci/run`, which installs and starts MariaDB with root/empty password on 127.0.0.1:3306." +
+      "\n  Start one, or run `bash .ci/run`, which installs and starts MariaDB with root/empty password on 127.0.0.1:3306." +
       (err.code === "ER_ACCESS_DENIED_ERROR" || /1698/.test(String(err.message))
         ? "\n  Debian's root is unix_socket-only by default; fix with: mariadb -e \"ALTER USER root@localhost IDENTIFIED VIA mysql_native_password USING PASSWORD('') OR unix_socket\""
         : "")
@@ -83,6 +84,8 @@ async function checkMysql(url: string): Promise<string | null> {
 }
 
 export default async function globalSetup(project?: TestProject): Promise<void> {
+  // Synchronous, before any await: the two projects' set-ups never build at the same time.
+  ensureBuilt();
   const url = process.env.TLIM_TEST_MYSQL_URL || DEFAULT_MYSQL_URL;
   // The project's env is what its test workers get (vitest.config.ts); throws on a value that is
   // neither prosody nor ejabberd.

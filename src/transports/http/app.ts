@@ -4,16 +4,22 @@ import type { Logger } from "pino";
 import type { ImCore } from "../../core/im.js";
 import { ImError } from "../../protocol/errors.js";
 import { cors, fail, paramsOf, requireSecret } from "./conventions.js";
-import { fileHandlers, type FileOptions } from "./files.js";
+import { FILE_URL_PATH, FileUrlSigner } from "./file-urls.js";
+import { fileHandlers, signedFileHandler, type FileOptions } from "./files.js";
+import { requestLog } from "./request-log.js";
+import { httpMetrics, metricsEndpoint } from "./metrics.js";
 import type { AccountProvisioner } from "./provision.js";
 import { routes, type PresenceStatus, type RouteContext } from "./routes.js";
+import { webRouter, type WebOptions } from "./web.js";
 
 export interface HttpDeps {
   core: ImCore;
   /** null = open API (TLIM_API_AUTH=none). */
   apiSecret: string | null;
-  /** Access-Control-Allow-Origin (TLIM_CORS_ORIGIN; the original sent *). */
+  /** TLIM_CORS_ORIGIN: "" (default) no cross-origin access, "*", or comma-separated origins. */
   corsOrigin?: string;
+  /** The API secret may come as `secret=` (TLIM_API_SECRET_IN_QUERY; default true). */
+  apiSecretInQuery?: boolean;
   /** Uploads (TLIM_FILE_DIR, TLIM_MAX_UPLOAD_BYTES). */
   files: FileOptions;
   /** What the component sees of a user's presence (findPresence); "offline" when absent. */
@@ -22,13 +28,21 @@ export interface HttpDeps {
   provisioner?: AccountProvisioner | null;
   health(): Promise<{ xmpp: string; database: string; jim?: string }>;
   log: Logger;
+  /** GET /metrics (TLIM_METRICS) and its bearer token (null: open); absent: no /metrics. */
+  metrics?: { endpoint: boolean; secret: string | null };
+  /** The demo web client at /web/ (TLIM_WEB, docs/demo.md); absent: /web/ is 404. */
+  web?: Omit<WebOptions, "files" | "log">;
 }
 
 export function createHttpApp(deps: HttpDeps): express.Express {
   const app = express();
   app.disable("x-powered-by");
+  app.use(requestLog(deps.log));
   app.set("json spaces", 0);
-  app.use(cors(deps.corsOrigin ?? "*"));
+  const metrics = deps.core.metrics as ImCore["metrics"] | undefined; // a stub core (unit tests) has none
+  if (metrics) app.use(httpMetrics(metrics));
+  if (metrics && deps.metrics?.endpoint) app.get("/metrics", metricsEndpoint(metrics, { secret: deps.metrics.secret }));
+  app.use(cors(deps.corsOrigin ?? ""));
   app.use(express.urlencoded({ extended: false, limit: "1mb" }));
   app.use(express.json({ limit: "1mb" }));
 
@@ -43,8 +57,11 @@ export function createHttpApp(deps: HttpDeps): express.Express {
     provisioner: deps.provisioner ?? null,
     log: deps.log,
   };
+  // Signed file URLs need no API secret: the signature is the credential (docs/http-api.md "Credentials").
+  const fileUrls = deps.files.urls ?? new FileUrlSigner({ secret: "", apiSecret: deps.apiSecret ?? "", ttlS: 3600 });
+  app.get(`${FILE_URL_PATH}:fileId`, signedFileHandler(deps.core, deps.files.dir, fileUrls));
   const api = express.Router();
-  api.use(requireSecret(deps.apiSecret));
+  api.use(requireSecret(deps.apiSecret, { inQuery: deps.apiSecretInQuery ?? true }));
   for (const [name, route] of Object.entries(routes)) {
     api.all(`/${name}`, async (req, res) => {
       res.type("application/json; charset=utf-8");
@@ -56,19 +73,20 @@ export function createHttpApp(deps: HttpDeps): express.Express {
       }
     });
   }
-  for (const [name, handler] of Object.entries(fileHandlers(deps.core, deps.files))) api.all(`/${name}`, handler);
+  for (const [name, handler] of Object.entries(fileHandlers(deps.core, { ...deps.files, urls: fileUrls }))) api.all(`/${name}`, handler);
   app.use("/plugins/tlim", api);
+  if (deps.web) app.use("/web", webRouter(deps.core, { ...deps.web, files: { ...deps.files, urls: fileUrls }, log: deps.log }));
 
   app.use((_req, res) => {
     fail(res, ImError.badParam("no such endpoint"), {}, 404);
   });
   // Malformed bodies and unexpected failures: a clear answer, never a stack trace.
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = err as { type?: string; status?: number };
     if (e.type === "entity.parse.failed") return fail(res, ImError.jsonInvalid("request body is not valid JSON"), {}, 400);
     if (e.type === "entity.too.large") return fail(res, ImError.tooLarge("request body is too large"), {}, 413);
     if (e.status !== undefined && e.status >= 400 && e.status < 500) return fail(res, ImError.badParam(`bad request: ${String((err as Error).message ?? "").slice(0, 200)}`), {}, e.status);
-    deps.log.error({ err }, "http request failed");
+    (req.log ?? deps.log).error({ err }, "http request failed");
     fail(res, ImError.internal("internal error"), {}, 500);
   });
   return app;

@@ -9,6 +9,7 @@ import { JimDelivery } from "./delivery.js";
 import { JimDirectory } from "./directory.js";
 import { JimHub } from "./hub.js";
 import { JimServer, type JimServerOptions } from "./server.js";
+import type { InboxLag } from "../../metrics.js";
 
 export interface JimGatewayOptions extends JimServerOptions, CredentialOptions {
   /** XMPP presence as the component knows it (a user online there is online for J-IM too). */
@@ -17,6 +18,9 @@ export interface JimGatewayOptions extends JimServerOptions, CredentialOptions {
   defaultGroups?: readonly string[];
   /** Avatar of users and groups without a picture (TLIM_JIM_DEFAULT_AVATAR; default the built-in one). */
   defaultAvatar?: string;
+  /** A fresh signed URL for a file reference naming one of tlim's files, else the reference
+   * (docs/http-api.md "Credentials"); absent: references go out as stored. */
+  fileUrl?: (ref: string) => string;
 }
 
 export class JimGateway {
@@ -29,8 +33,31 @@ export class JimGateway {
     this.directory = new JimDirectory(core, this.hub, opts.xmppOnline, jlog, opts.defaultAvatar ?? DEFAULT_AVATAR);
     const credentials = new Credentials(opts, jlog);
     const defaultGroups = new DefaultGroups(core, opts.defaultGroups ?? [], jlog);
-    this.server = new JimServer({ core, hub: this.hub, credentials, directory: this.directory, defaultGroups, log: jlog }, opts);
-    core.addSink(new JimDelivery(this.hub, jlog));
+    const mapping = opts.fileUrl ? { fileUrl: opts.fileUrl } : {};
+    this.server = new JimServer({ core, hub: this.hub, credentials, directory: this.directory, defaultGroups, mapping, log: jlog }, opts);
+    core.addSink(new JimDelivery(this.hub, jlog, mapping, core.metrics.delivered));
+    // The instance's own gateway (the first): a second one on the same core is not counted.
+    core.metrics.sources.jimLag ??= () => this.lag();
+    core.metrics.sources.jimConnections ??= () => this.server.connectionCounts();
+  }
+
+  /** Logged-in connections and what they were given and have not confirmed (the inbox lag
+   * gauges, read at scrape time: one pass over the connections, no database query). */
+  lag(): InboxLag {
+    let devices = 0;
+    let messages = 0;
+    let maxMessages = 0;
+    let oldestAt = 0;
+    for (const user of this.hub.users()) {
+      for (const conn of this.hub.connectionsOf(user)) {
+        devices++;
+        const l = conn.sync?.lag() ?? { count: 0, oldestAt: 0 };
+        messages += l.count;
+        if (l.count > maxMessages) maxMessages = l.count;
+        if (l.oldestAt !== 0 && (oldestAt === 0 || l.oldestAt < oldestAt)) oldestAt = l.oldestAt;
+      }
+    }
+    return { devices, messages, maxMessages, oldestAt };
   }
 
   /** Listens; resolves with the port. */
@@ -40,6 +67,11 @@ export class JimGateway {
 
   get port(): number {
     return this.server.port;
+  }
+
+  /** No new connections; the ones up stay until stop(). */
+  stopAccepting(): void {
+    void this.server.stopAccepting();
   }
 
   stop(): Promise<void> {

@@ -16,8 +16,17 @@
 // traffic). Only a WebSocket peer that answers neither is closed at the timeout. No timer and no
 // field per connection: a ping goes out when a connection's idle time crossed one of those
 // marks since the previous sweep. TCP J-IM has no ping: its clients send heartbeats (command 13).
+//
+// TLS (TLIM_JIM_TLS, docs/configuration.md "TLS"): a first byte 0x16 is a TLS handshake record
+// (RFC 8446 §5.1, content type 22). The socket is then wrapped in a server-side TLSSocket with
+// the secure context current at that moment (so a reloaded certificate serves new connections
+// while old ones keep theirs), and the decrypted bytes are sniffed again exactly as a plaintext
+// connection's: J-IM TCP framing, WebSocket (wss) or HTTP (https). With "optional" a plaintext
+// client is served as before; with "on" it is refused. A failed handshake or garbage is the
+// end of that connection, logged at debug level, never more.
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from "node:http";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { TLSSocket, type SecureContext } from "node:tls";
 import { WebSocketServer, type WebSocket } from "ws";
 import { cmdOf, parseBodyObject } from "../../protocol/jim-commands.js";
 import { JIM_VERSION } from "../../protocol/jim-frame.js";
@@ -43,7 +52,14 @@ export interface JimServerOptions {
   loginTimeoutS?: number;
   /** Secret of the HTTP API; null = open. */
   apiSecret: string | null;
+  /** The secret may come as a `secret=` parameter (TLIM_API_SECRET_IN_QUERY; default true). */
+  apiSecretInQuery?: boolean;
+  /** TLS on this port (TLIM_JIM_TLS): "on" = TLS only, "optional" = TLS or plaintext; absent = plaintext. */
+  tls?: { mode: "on" | "optional"; credentials: { readonly context: SecureContext } };
 }
+
+/** The first byte of a TLS connection: a handshake record (RFC 8446 §5.1). */
+const TLS_HANDSHAKE = 0x16;
 
 /** What the sweep needs of a socket (a TcpConnection or WsConnection is its own entry). */
 interface Tracked {
@@ -77,6 +93,7 @@ export class JimServer {
   private readonly onTcpData: (this: Socket, chunk: Buffer) => void;
   private readonly onOtherData: (this: Socket) => void;
   private readonly onSocketClose: (this: Socket) => void;
+  private readonly onTlsError: (this: TLSSocket, err: Error) => void;
 
   constructor(
     private readonly deps: JimDeps,
@@ -105,8 +122,13 @@ export class JimServer {
       sockets.delete(this);
       if (s instanceof TcpConnection) s.close();
     };
+    this.onTlsError = function (err) {
+      const e = err as NodeJS.ErrnoException & { reason?: string };
+      deps.log.debug({ remote: this.remoteAddress, code: e.code, reason: e.reason ?? e.message }, "j-im tls connection failed");
+      this.destroy();
+    };
     this.server = createServer((socket) => this.accept(socket));
-    this.http = createHttpServer(httpHandler(deps, { apiSecret: opts.apiSecret, maxBodyBytes: opts.maxBodyBytes }));
+    this.http = createHttpServer(httpHandler(deps, { apiSecret: opts.apiSecret, apiSecretInQuery: opts.apiSecretInQuery ?? true, maxBodyBytes: opts.maxBodyBytes }));
     // Bytes that are neither 0x01 nor HTTP: 400, closed.
     this.http.on("clientError", (_err, socket: Socket) => {
       if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
@@ -118,6 +140,8 @@ export class JimServer {
       this.wss.handleUpgrade(req, socket, head, (ws) => this.acceptWs(ws, req, socket));
     });
   }
+
+  private closed: Promise<void> | null = null;
 
   async start(): Promise<number> {
     await new Promise<void>((resolve, reject) => {
@@ -137,12 +161,30 @@ export class JimServer {
     return (this.server.address() as AddressInfo).port;
   }
 
+  /** Stops listening; the connections up stay until stop() (graceful shutdown: what they sent
+   * before is still answered). Resolves once every connection is gone. */
+  stopAccepting(): Promise<void> {
+    return (this.closed ??= new Promise<void>((r) => this.server.close(() => r())));
+  }
+
   async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
-    const closed = new Promise<void>((r) => this.server.close(() => r()));
+    const closed = this.stopAccepting();
     for (const socket of this.sockets.keys()) socket.destroy();
     this.wss.close();
     await closed;
+  }
+
+  /** Open sockets by protocol (tlim_jim_connections, read at scrape time). Plain HTTP includes
+   * the sockets whose first bytes have not come yet. */
+  connectionCounts(): { tcp: number; ws: number; http: number } {
+    let tcp = 0;
+    let ws = 0;
+    for (const s of this.sockets.values()) {
+      if (s instanceof TcpConnection) tcp++;
+      else if (s instanceof WsConnection) ws++;
+    }
+    return { tcp, ws, http: this.sockets.size - tcp - ws };
   }
 
   /**
@@ -177,9 +219,15 @@ export class JimServer {
     socket.on("data", this.onFirstData);
   }
 
-  /** The first bytes decide: J-IM TCP framing, or HTTP (the API, or a WebSocket upgrade). */
+  /** The first bytes decide: TLS (then again inside it), J-IM TCP framing, or HTTP (the API, or
+   * a WebSocket upgrade). */
   private sniff(socket: Socket, first: Buffer): void {
     socket.off("data", this.onFirstData);
+    const tls = this.opts.tls;
+    if (tls && !(socket instanceof TLSSocket)) {
+      if (first[0] === TLS_HANDSHAKE) return this.startTls(socket, first, tls.credentials.context);
+      if (tls.mode === "on") return this.refusePlaintext(socket, first);
+    }
     const s = this.sockets.get(socket);
     if (first[0] === JIM_VERSION) {
       const conn = new TcpConnection(this.host, socket);
@@ -198,6 +246,32 @@ export class JimServer {
     socket.unshift(first);
     this.http.emit("connection", socket);
     socket.resume();
+  }
+
+  /** Wraps the socket in TLS; the TLS socket takes its place (same login deadline) and its first
+   * decrypted bytes are sniffed like a plaintext connection's. */
+  private startTls(raw: Socket, first: Buffer, secureContext: SecureContext): void {
+    const s = this.sockets.get(raw);
+    this.sockets.delete(raw);
+    raw.off("close", this.onSocketClose);
+    raw.pause();
+    raw.unshift(first); // the ClientHello, read by the TLS socket
+    const secure = new TLSSocket(raw, { isServer: true, secureContext });
+    this.sockets.set(secure, { lastRx: Date.now(), loginBy: s?.loginBy ?? 0 });
+    secure.on("close", this.onSocketClose);
+    secure.on("close", () => raw.destroy());
+    secure.on("error", this.onTlsError);
+    secure.on("data", this.onFirstData);
+  }
+
+  /** TLIM_JIM_TLS=on and a plaintext client: an HTTP client is told why, anything else closed. */
+  private refusePlaintext(socket: Socket, first: Buffer): void {
+    this.deps.log.debug({ remote: socket.remoteAddress }, "j-im plaintext connection refused: TLIM_JIM_TLS=on");
+    if (/^[A-Z]{3,7} /.test(first.subarray(0, 8).toString("latin1"))) {
+      const text = "this port speaks TLS only: use https:// or wss://\n";
+      socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${text.length}\r\nconnection: close\r\n\r\n${text}`);
+      setTimeout(() => socket.destroy(), 1000).unref();
+    } else socket.destroy();
   }
 
   private acceptWs(ws: WebSocket, req: IncomingMessage, socket: Socket): void {

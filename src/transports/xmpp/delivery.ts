@@ -24,6 +24,7 @@
 // no copies in the server's offline store next to tlim's own backlog.
 import type { Logger } from "pino";
 import type { ImCore } from "../../core/im.js";
+import { Acked, Delivered, type InboxLag } from "../../metrics.js";
 import { conversationNode } from "../../core/conversation.js";
 import { deviceClassOf, deviceKeyOf, type DeliverySink } from "../../core/types.js";
 import { tryAddressId } from "../../protocol/ids.js";
@@ -69,6 +70,8 @@ interface Sent {
   session: boolean;
   /** The device's own message (it sent it): not sent back, confirmed with what is around it. */
   self: boolean;
+  /** The message's commit time (ms since epoch): committed → acknowledged latency. */
+  at: number;
 }
 
 interface Device {
@@ -149,6 +152,27 @@ export class XmppDelivery implements DeliverySink {
     private readonly log: Logger,
   ) {
     this.barrierDelayMs = opts.barrierDelayMs ?? 0;
+  }
+
+  /** What online devices have not confirmed yet (the inbox lag gauges, read at scrape time: no
+   * database query, one pass over the devices). */
+  lag(): InboxLag {
+    let devices = 0;
+    let messages = 0;
+    let maxMessages = 0;
+    let oldestAt = 0;
+    for (const byResource of this.devices.values()) {
+      for (const d of byResource.values()) {
+        if (!d.confirmed || d.resource === "") continue; // a roster device is no device online
+        devices++;
+        const n = d.inFlight.length + d.waiting.length;
+        messages += n;
+        if (n > maxMessages) maxMessages = n;
+        const first = d.inFlight[0]?.at ?? d.waiting[0]?.message.createdAt ?? 0;
+        if (first !== 0 && (oldestAt === 0 || first < oldestAt)) oldestAt = first;
+      }
+    }
+    return { devices, messages, maxMessages, oldestAt };
   }
 
   /** A commit batch's pushes go out as one socket write. */
@@ -255,7 +279,7 @@ export class XmppDelivery implements DeliverySink {
     // every resource of the user) never gets the user's own messages back.
     const self = !session && m.msgFrom === item.userId && (d.resource === "" || this.origins.get(`${m.msgFrom}\u0000${m.msgId}`) === d.resource);
     d.sentUpTo = item.inboxSeq;
-    d.inFlight.push({ seq: item.inboxSeq, msgId: m.msgId, node: conversationNode(item), session, self });
+    d.inFlight.push({ seq: item.inboxSeq, msgId: m.msgId, node: conversationNode(item), session, self, at: m.createdAt });
     if (self) {
       // The device has it: confirmed at once when nothing before it is waiting.
       if (d.inFlight.length === 1) this.confirm(d, item.inboxSeq);
@@ -268,8 +292,9 @@ export class XmppDelivery implements DeliverySink {
     const store = d.resource === "";
     this.link.sendRaw(deliveryStanza(this.domains, item, { to: d.jid, type: "chat", delayed, plain: !d.speaksTlim, as, store })).catch((err) => {
       // The link is going down; the offline handler puts everything in flight back.
-      this.log.debug({ err: (err as Error).message, user: d.userId }, "push not written");
+      this.log.debug({ err: (err as Error).message, user: d.userId, msg_from: m.msgFrom, msg_id: m.msgId }, "push not written");
     });
+    this.core.metrics.delivered.observe((Date.now() - m.createdAt) / 1000, delayed ? Delivered.xmppBacklog : Delivered.xmppLive);
     this.armBarrier(d);
   }
 
@@ -530,19 +555,24 @@ export class XmppDelivery implements DeliverySink {
       if (type === "wait" || TRANSIENT_BOUNCES.has(condition)) {
         d.inFlight.splice(i, 1);
         d.returned = Math.min(d.returned ?? entry.seq, entry.seq);
-        this.log.info({ user: userId, resource: d.resource, condition }, "push bounced; it stays in the inbox for the device's next sync");
+        this.log.info({ user: userId, resource: d.resource, condition, msg_id: msgId }, "push bounced; it stays in the inbox for the device's next sync");
       } else {
-        this.log.warn({ user: userId, resource: d.resource, condition, type }, "push refused by the recipient; not sent again");
+        this.log.warn({ user: userId, resource: d.resource, condition, type, msg_id: msgId }, "push refused by the recipient; not sent again");
       }
     }
   }
 
-  /** Confirms everything sent to `d` up to `upTo`; the cursor never passes a bounced push. */
-  private confirm(d: Device, upTo: number): void {
+  /** Confirms everything sent to `d` up to `upTo`; the cursor never passes a bounced push.
+   * `grace`: no word from the device, the grace period passed. */
+  private confirm(d: Device, upTo: number, grace = false): void {
     let n = 0;
     while (n < d.inFlight.length && (d.inFlight[n]!.seq <= upTo || d.inFlight[n]!.self)) upTo = Math.max(upTo, d.inFlight[n++]!.seq);
     if (n > 0) {
       const done = d.inFlight.splice(0, n);
+      const now = Date.now();
+      const acked = this.core.metrics.acknowledged;
+      const series = grace ? Acked.xmppGrace : Acked.xmppDevice;
+      for (const s of done) if (!s.self) acked.observe((now - s.at) / 1000, series);
       // A receipt racing the barrier that confirmed its message still needs the message's
       // conversation (to forward it): while a device is confirmed by barriers, the last RECENT
       // confirmed messages are kept (a device that sends receipts is confirmed by them instead).
@@ -602,7 +632,7 @@ export class XmppDelivery implements DeliverySink {
     } else if (!d.answersPings && !d.gone) {
       // No answer within the grace period, the link stayed up, nothing bounced: delivered. A
       // device that answered pings before is only slow: keep waiting.
-      this.confirm(d, upTo);
+      this.confirm(d, upTo, true);
     }
     if (d.gone) d.inFlight = [];
     else if (d.inFlight.length > 0) this.armBarrier(d);

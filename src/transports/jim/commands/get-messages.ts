@@ -5,6 +5,7 @@
 //    server commit time, ms) and offset/count (a pair); a group needs membership; 10018.
 // `userId` must be the logged-in user (or absent); failures are 10015.
 import { conversationNode } from "../../../core/conversation.js";
+import { Delivered } from "../../../metrics.js";
 import { Cmd, GET_MESSAGE_FIELDS, getMessageSchema, parseRequest, statusPacket, type GetMessageRequest, type Packet } from "../../../protocol/jim-commands.js";
 import { messageToJim, type Dialect } from "../../../protocol/jim-mapping.js";
 import type { InboxItem, StoredMessage } from "../../../store/types.js";
@@ -50,16 +51,19 @@ async function offline(deps: JimDeps, conn: JimConnection, req: GetMessageReques
   const views = new Map<number, ReturnType<typeof messageToJim>>();
   const view = (i: InboxItem) => {
     let v = views.get(i.inboxSeq);
-    if (!v) views.set(i.inboxSeq, (v = messageToJim(i.message, conn.dialect)));
+    if (!v) views.set(i.inboxSeq, (v = messageToJim(i.message, conn.dialect, deps.mapping)));
     return v;
   };
   const showable = (i: InboxItem) => view(i).kind === "chat";
   const picked = items.filter((i) => !sync.has(i.inboxSeq) && showable(i) && wanted(i));
   sync.fetched(items, picked, (i) => !showable(i), complete);
   const data: MessageData = { friends: {}, groups: {} };
+  const now = Date.now();
   for (const i of picked) {
     const v = view(i);
     if (v.kind !== "chat") continue;
+    deps.core.metrics.delivered.observe((now - i.message.createdAt) / 1000, Delivered.jimBacklog);
+    sync.handed(i.inboxSeq, i.message.createdAt);
     if (i.message.sessionId !== null) add(data.groups, i.message.sessionId, v.chat);
     else add(data.friends, conversationNode(i), v.chat);
   }
@@ -77,7 +81,7 @@ async function history(deps: JimDeps, conn: JimConnection, req: GetMessageReques
   const messages = await historyRange(history, req);
   const data: MessageData = { friends: {}, groups: {} };
   for (const m of messages) {
-    const v = messageToJim(m, conn.dialect);
+    const v = messageToJim(m, conn.dialect, deps.mapping);
     if (v.kind !== "chat") continue;
     if (group !== null) add(data.groups, group, v.chat);
     else add(data.friends, peer!, v.chat);
