@@ -14,15 +14,17 @@
 #     other through Prosody and tlim, the other receives and acknowledges it, the sender gets
 #     tlim's receipt (docker/xmpp-check.py);
 #  6. reads the message back over the published HTTP API (findChatHistory, Authorization header),
-#     checks that secret= in the URL is refused and that the J-IM port answers;
-#  7. `docker-compose down -v`, and prints image sizes and timings.
+#     checks that secret= in the URL is refused;
+#  7. bob logs in on the published J-IM port (WebSocket) with his XMPP password, which tlim checks
+#     on Prosody's client port over verified TLS; a wrong password is refused;
+#  8. `docker-compose down -v`, and prints image sizes and timings.
 # Any failure: a message saying which step, the containers' logs, exit status 1.
 #
 # Cache (TLIM_DOCKER_CACHE, default ~/.cache/tlim-docker): the daemon's data (images and build
 # cache, so a second run builds nothing that did not change), the stand-in base root file system
 # (debian-bookworm-slim.tar), and the daemon's log. Remove the directory to start cold.
 # Needs root when it starts its own daemon; dockerd, docker, docker-compose (or `docker compose`),
-# debootstrap (only for the stand-ins) and /usr/bin/python3 with slixmpp (Debian:
+# debootstrap (only for the stand-ins), node 20 (J-IM check) and /usr/bin/python3 with slixmpp (Debian:
 # apt-get install docker.io docker-compose debootstrap python3-slixmpp).
 # TLIM_DOCKER_KEEP=1 leaves the compose project up (and the daemon running) for a look, also
 # after a failure.
@@ -84,8 +86,11 @@ cleanup() {
     pid=$(cat "$CACHE/dockerd.pid" 2>/dev/null)
     if [ -n "$pid" ]; then
       kill "$pid" 2>/dev/null
-      for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+      for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
     fi
+    # dockerd leaves these mounts behind when it exits.
+    umount "$CACHE/data" 2>/dev/null
+    umount "/tmp/tlim-dockerd.$(id -u)/netns/default" 2>/dev/null
   fi
   rm -rf "$WORK"
 }
@@ -199,8 +204,8 @@ node_standin() {
   cp -a "$npm" "$ctx/npm"
   cp -a "$include" "$ctx/include"
   cp /etc/ssl/certs/ca-certificates.crt "$ctx/ca-certificates.crt"
-  docker build --network host -q -t node:20-bookworm-slim -f "$HERE/standins/node.Dockerfile" "$ctx" >/dev/null ||
-    fail "building the node:20-bookworm-slim stand-in"
+  docker build --network host -t node:20-bookworm-slim -f "$HERE/standins/node.Dockerfile" "$ctx" \
+    >"$WORK/build-node-standin.log" 2>&1 || { tail -20 "$WORK/build-node-standin.log" >&2; fail "building the node:20-bookworm-slim stand-in"; }
 }
 
 for image in debian:bookworm-slim node:20-bookworm-slim; do
@@ -331,11 +336,30 @@ echo "secret= in the URL is refused (401)"
 healthz=$(http "http://127.0.0.1:$HTTP_PORT/healthz" "")
 [ "${healthz%%$'\n'*}" = 200 ] || fail "/healthz: $healthz"
 echo "/healthz: ${healthz#*$'\n'}"
-"$PYTHON" -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5).close()' "$JIM_PORT" ||
-  fail "the J-IM port $JIM_PORT does not accept connections"
-echo "the J-IM gateway accepts connections on the published port"
 
-# --- 7. down, sizes, timings ---------------------------------------------------------------------
+# --- 7. J-IM over WebSocket --------------------------------------------------------------------
+step "J-IM: password logins checked on Prosody"
+# A WebSocket login on the published J-IM port (docs/jim-gateway.md "WebSocket"): tlim checks the
+# password on prosody:5222 over STARTTLS, verifying Prosody's certificate (TLIM_XMPP_C2S_CA).
+jim_login() {
+  node --experimental-websocket --no-warnings -e '
+    const ws = new WebSocket(process.argv[1]);
+    const t = setTimeout(() => { console.log("no answer in 20 s"); process.exit(1); }, 20000);
+    ws.onmessage = (e) => { console.log(String(e.data)); clearTimeout(t); process.exit(0); };
+    ws.onerror = () => { console.log("websocket error"); process.exit(1); };' \
+    "ws://127.0.0.1:$JIM_PORT/?username=$1&password=$2"
+}
+jim_ok=$(jim_login bob "$BOB_PW") || fail "J-IM login: $jim_ok"
+case "$jim_ok" in *'"code":10007'*) ;; *) fail "J-IM login with bob's password was not accepted: $jim_ok" ;; esac
+echo "bob logs in over the J-IM WebSocket with his XMPP password (10007)"
+jim_bad=$(jim_login bob "not-$BOB_PW") || fail "J-IM login: $jim_bad"
+case "$jim_bad" in *'"code":10008'*) ;; *) fail "J-IM login with a wrong password was not refused: $jim_bad" ;; esac
+echo "a wrong password is refused (10008)"
+if compose logs --no-color tlim 2>/dev/null | grep -q "password check: TLS"; then
+  fail "tlim logged a TLS failure of its password check"
+fi
+
+# --- 8. down, sizes, timings ---------------------------------------------------------------------
 step "docker-compose down -v"
 if [ "$KEEP" != 1 ]; then
   compose down -v --remove-orphans >/dev/null 2>&1 || fail "docker-compose down -v"
@@ -345,8 +369,9 @@ step "done"
 
 echo
 echo "image sizes:"
-docker image ls --format '  {{.Repository}}:{{.Tag}}  {{.Size}}' |
-  grep -E '^  (tlim|tlim-prosody|tlim-mariadb):local |^  (node:20-bookworm-slim|debian:bookworm-slim) ' || true
+for image in tlim:local tlim-prosody:local tlim-mariadb:local node:20-bookworm-slim debian:bookworm-slim tlim-build:cache; do
+  printf '  %-24s %s\n' "$image" "$(docker image ls --format '{{.Size}}' "$image" 2>/dev/null)"
+done
 echo "timings:"
 printf '  %s\n' "${TIMES[@]}"
 echo "  total $((SECONDS - T_START))s"
