@@ -52,10 +52,28 @@ const OUTSIDE: Array<[RegExp, string]> = [
   [/\bSTYLE\b/, "the style guide (STYLE)"],
   [/\bspec\/|\bspec §|\bspec Q\d/, "a protocol reference (spec/)"],
   [/\bnotes\/|\btoolchain (?:notes|§)|toolchain\.md|baseline\.md/, "the machine notes (notes/)"],
-  [/\.\.\/shared\b/, "../shared"],
   [/\bseeds\//, "the original's documents (seeds/)"],
   [/\bQ\d{1,2}\b/, "a design question number (Q…)"],
 ];
+/**
+ * Relative paths in prose (Markdown, and comment lines of code) that leave the repository or name
+ * a top-level folder it does not have (a folder next to the checkout is not something a user has):
+ * `../x` resolved from the file's own folder must land inside the repository, in a top-level entry
+ * that exists. String literals in code are left alone (tests feed `../../etc/passwd` on purpose).
+ */
+function outsidePaths(file: string, text: string): string[] {
+  const out: string[] = [];
+  const prose = /\.md$/.test(file)
+    ? text
+    : text.split("\n").map((l) => (/^\s*(?:\/\/|\/?\*|#|--)/.test(l) ? l : "")).join("\n");
+  for (const m of prose.matchAll(/(?<![\w.\/$}])(?:\.\.\/)+[\w.-]+/g)) {
+    const target = relative(ROOT, join(ROOT, dirname(file), m[0]));
+    const top = target.split(/[\\/]/)[0]!;
+    if (target.startsWith("..") || !existsSync(join(ROOT, top))) out.push(`${file}:${lineOf(text, m.index!)}: a path outside the repository: ${JSON.stringify(m[0])}`);
+  }
+  return out;
+}
+
 /** `§` is allowed only right after a public standard: "RFC 6120 §4.9", "XEP-0198 §5", "XML 1.0 §2.2". */
 const STANDARD_BEFORE_SECTION = /(?:RFC \d{3,5}|XEP-\d{4}|XML 1\.0)(?:'s)? $/;
 
@@ -100,6 +118,7 @@ describe("the repository is self-contained", () => {
         const g = new RegExp(re.source, "g");
         for (const m of text.matchAll(g)) problems.push(`${file}:${lineOf(text, m.index!)}: cites ${what}: ${JSON.stringify(m[0])}`);
       }
+      problems.push(...outsidePaths(file, text));
       for (const m of text.matchAll(/§/g)) {
         const before = text.slice(Math.max(0, m.index! - 20), m.index!);
         if (!STANDARD_BEFORE_SECTION.test(before))
