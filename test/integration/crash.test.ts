@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, DB_KINDS, type TestDb } from "../support/tlim.js";
-import { envelope, envelopeOf, sleep, tlimMessage } from "../support/tlim-stanzas.js";
+import { envelope, envelopeIdsOf, sleep, tlimMessage } from "../support/tlim-stanzas.js";
 import { connectClient, type Element, type TestClient } from "../support/xmpp-client.js";
 import { onServer, startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
 
@@ -64,11 +64,7 @@ describe.each(DB_KINDS)(onServer("kill -9 of tlim under load on %s"), (kind) => 
     const sender = await connectClient(server, "k1", "pw");
     const receiver = await connectClient(server, "k2", "pw", "rx"); // answers pings, sends no receipts
     clients.push(sender, receiver);
-    const got = new Set<string>();
-    receiver.xmpp.on("stanza", (el: Element) => {
-      const id = el.is("message") && el.attrs.type !== "error" ? envelopeOf(el)?.msg_id : undefined;
-      if (typeof id === "string") got.add(id);
-    });
+    const got = envelopeIdsOf(receiver);
     await receiver.sendPresenceTo(C);
     await sleep(300);
 

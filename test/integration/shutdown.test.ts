@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore } from "../../src/store/open.js";
 import { chatConvId } from "../../src/store/types.js";
 import { createDb, DB_KINDS, type TestDb } from "../support/tlim.js";
-import { envelope, envelopeOf, sleep, tlimMessage } from "../support/tlim-stanzas.js";
+import { envelope, envelopeIdsOf, sleep, tlimMessage } from "../support/tlim-stanzas.js";
 import { connectClient, type Element, type TestClient } from "../support/xmpp-client.js";
 import { onServer, startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
 
@@ -90,11 +90,7 @@ describe.each(DB_KINDS)(onServer("graceful SIGTERM of tlim on %s"), (kind) => {
     const sender = await connectClient(server, "g1", "pw");
     const receiver = await connectClient(server, "g2", "pw", "rx"); // answers pings, sends no receipts
     clients.push(sender, receiver);
-    const got = new Set<string>();
-    receiver.xmpp.on("stanza", (el: Element) => {
-      const id = el.is("message") && el.attrs.type !== "error" ? envelopeOf(el)?.msg_id : undefined;
-      if (typeof id === "string") got.add(id);
-    });
+    const got = envelopeIdsOf(receiver);
     await receiver.sendPresenceTo(C);
     await sleep(300);
 

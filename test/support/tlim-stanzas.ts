@@ -40,6 +40,16 @@ export function envelopeOf(el: Element): any {
   }
 }
 
+/** The msg_ids of every envelope `client` receives from now on (error bounces left out). */
+export function envelopeIdsOf(client: { xmpp: { on(ev: "stanza", fn: (el: Element) => void): unknown } }): Set<string> {
+  const got = new Set<string>();
+  client.xmpp.on("stanza", (el: Element) => {
+    const id = el.is("message") && el.attrs.type !== "error" ? envelopeOf(el)?.msg_id : undefined;
+    if (typeof id === "string") got.add(id);
+  });
+  return got;
+}
+
 export const isMessageWithId = (msgId: string) => (el: Element) =>
   el.is("message") && el.attrs.type !== "error" && envelopeOf(el)?.msg_id === msgId;
 
