@@ -4,6 +4,7 @@
 // handshakes and garbage end their connection and nothing else; a certificate replaced on disk
 // and SIGHUP: new connections get the new certificate while a connection already up keeps working,
 // and a broken file keeps the old certificate.
+import { spawn } from "node:child_process";
 import { copyFileSync, writeFileSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { connect as netConnect } from "node:net";
@@ -231,4 +232,59 @@ describe(onServer("TLS listeners (HTTPS API, J-IM TLS/WSS/HTTPS, optional plaint
       await gw.stop();
     }
   });
+});
+
+describe(onServer("a tlim process reloads its certificate on kill -HUP"), () => {
+  it("a separate `bin/tlim.js start` process serves the new certificate after `kill -HUP`, and keeps running", async () => {
+    const ca = makeTestCa();
+    const server = await startXmppServer();
+    const db = await createDb("sqlite", "tlshup");
+    const first = ca.issue("p1");
+    const second = ca.issue("p2");
+    const live = { cert: join(ca.dir, "plive.pem"), key: join(ca.dir, "plive.key") };
+    copyFileSync(first.cert, live.cert);
+    copyFileSync(first.key, live.key);
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("TLIM_")));
+    const proc = spawn(process.execPath, [new URL("../../bin/tlim.js", import.meta.url).pathname, "start"], {
+      env: {
+        ...clean, TLIM_XMPP_SERVICE: server.componentService, TLIM_XMPP_DOMAIN: server.componentDomain,
+        TLIM_XMPP_SECRET: server.componentSecret, TLIM_USER_DOMAIN: server.userDomain, TLIM_DB_URL: db.url,
+        TLIM_HTTP_PORT: String(port), TLIM_API_SECRET: "k", TLIM_JIM_ENABLED: "0", TLIM_LOG_FORMAT: "json",
+        TLIM_HTTP_TLS: "on", TLIM_TLS_CERT: live.cert, TLIM_TLS_KEY: live.key,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    proc.stdout!.on("data", (d) => (output += d));
+    proc.stderr!.on("data", (d) => (output += d));
+    try {
+      const url = `https://127.0.0.1:${port}/healthz`;
+      const until = Date.now() + 30_000;
+      let res = await httpsGet(url, ca.caPem).catch(() => null);
+      while (res?.status !== 200) {
+        if (Date.now() > until || proc.exitCode !== null) throw new Error(`tlim did not become healthy over HTTPS:\n${output.slice(-3000)}`);
+        await new Promise((r) => setTimeout(r, 100));
+        res = await httpsGet(url, ca.caPem).catch(() => null);
+      }
+      expect(res.fingerprint256).toBe(first.fingerprint256);
+
+      copyFileSync(second.cert, live.cert);
+      copyFileSync(second.key, live.key);
+      proc.kill("SIGHUP");
+      let now = res.fingerprint256;
+      for (let i = 0; i < 50 && now !== second.fingerprint256; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        now = (await httpsGet(url, ca.caPem)).fingerprint256;
+      }
+      expect(now).toBe(second.fingerprint256);
+      expect((await httpsGet(url, ca.caPem)).status).toBe(200);
+      expect(proc.exitCode).toBeNull(); // SIGHUP reloads; it does not stop the process
+    } finally {
+      proc.kill("SIGKILL");
+      await server.stop();
+      await db.drop();
+      ca.remove();
+    }
+  }, 60_000);
 });
