@@ -160,14 +160,9 @@ CREATE TABLE IF NOT EXISTS `online_devices` (
     PRIMARY KEY (`user_id`, `resource`)
   ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- Migration Retention1795000000004
-ALTER TABLE `messages` ADD INDEX `IDX_messages_created` (`created_at`), ALGORITHM=INPLACE, LOCK=NONE;
-ALTER TABLE `inbox` ADD INDEX `IDX_inbox_created` (`created_at`), ALGORITHM=INPLACE, LOCK=NONE;
-
 -- TypeORM's migrations table (tlim_migrations): every migration above recorded as applied, so `tlim migrate` finds nothing pending.
 CREATE TABLE `tlim_migrations` (`id` int NOT NULL AUTO_INCREMENT, `timestamp` bigint NOT NULL, `name` varchar(255) NOT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB;
 INSERT INTO `tlim_migrations` (`timestamp`, `name`) VALUES (1795000000000, 'Init1795000000000');
 INSERT INTO `tlim_migrations` (`timestamp`, `name`) VALUES (1795000000001, 'ReadsRevokeDissolve1795000000001');
 INSERT INTO `tlim_migrations` (`timestamp`, `name`) VALUES (1795000000002, 'HttpApi1795000000002');
 INSERT INTO `tlim_migrations` (`timestamp`, `name`) VALUES (1795000000003, 'Delivery1795000000003');
-INSERT INTO `tlim_migrations` (`timestamp`, `name`) VALUES (1795000000004, 'Retention1795000000004');

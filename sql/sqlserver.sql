@@ -166,16 +166,8 @@ CREATE TABLE files (
 );
 GO
 
--- Migration Retention1795000000004
-CREATE INDEX IDX_messages_created ON messages (created_at);
-GO
-CREATE INDEX IDX_inbox_created ON inbox (created_at);
-GO
-
 -- TypeORM's migrations table (tlim_migrations): every migration above recorded as applied, so `tlim migrate` finds nothing pending.
 CREATE TABLE "tlim_migrations" ("id" int NOT NULL IDENTITY(1,1), "timestamp" bigint NOT NULL, "name" varchar(255) NOT NULL, CONSTRAINT "PK_d86e748808ebc30c7c4f9acf5ba" PRIMARY KEY ("id"));
 GO
 INSERT INTO "tlim_migrations" ("timestamp", "name") VALUES (1795000000000, 'Init1795000000000');
-GO
-INSERT INTO "tlim_migrations" ("timestamp", "name") VALUES (1795000000004, 'Retention1795000000004');
 GO

@@ -1,15 +1,11 @@
 // Retention (docs/reliability.md "Retention"): every `intervalMs` a round purges what is older
 // than each kind's horizon, one small batch (one short transaction) at a time, yielding to the
-// event loop between batches, until a batch finds nothing. Rounds never overlap; `stop()` ends the
+// event loop between batches, until the store's walk is complete (its cursor comes back null). Rounds never overlap; `stop()` ends the
 // current round after its batch in flight. The timer is unref'd: it never keeps the process alive.
 import type { Logger } from "pino";
-import type { PurgeResult, Store } from "../store/types.js";
+import type { PurgeCursor, PurgeResult, Store } from "../store/types.js";
 
 const DAY_MS = 86_400_000;
-
-/** Resume points (used when the two kinds have different horizons) are dropped this often, so a
- * row committed under a clock that went back is found by the next full pass. */
-const RESUME_TTL_MS = DAY_MS;
 
 export interface RetentionOptions {
   /** 1:1 conversations: days kept (0 = forever). */
@@ -37,7 +33,6 @@ export class Retention {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<RetentionTotals> | null = null;
   private stopped = false;
-  private resume = { chat: 0, session: 0, since: 0 };
   private readonly now: () => number;
 
   constructor(
@@ -94,30 +89,22 @@ export class Retention {
     const started = this.now();
     const chatBefore = this.opts.chatDays > 0 ? started - this.opts.chatDays * DAY_MS : null;
     const sessionBefore = this.opts.sessionDays > 0 ? started - this.opts.sessionDays * DAY_MS : null;
-    if (started - this.resume.since > RESUME_TTL_MS) this.resume = { chat: 0, session: 0, since: started };
     const totals: RetentionTotals = { messages: 0, inbox: 0, reads: 0, batches: 0 };
+    let cursor: PurgeCursor | null = null;
     try {
       while (!this.stopped && (chatBefore !== null || sessionBefore !== null)) {
-        const r: PurgeResult = await this.store.purgeBefore({
-          chatBefore,
-          sessionBefore,
-          limit: this.opts.batch,
-          chatFrom: this.resume.chat,
-          sessionFrom: this.resume.session,
-        });
-        // Valid whatever happens next: every row of that kind before them is gone.
-        this.resume.chat = r.chatFrom;
-        this.resume.session = r.sessionFrom;
+        const r: PurgeResult = await this.store.purgeBefore({ chatBefore, sessionBefore, limit: this.opts.batch, cursor });
         totals.batches++;
         totals.messages += r.messages;
         totals.inbox += r.inbox;
         totals.reads += r.reads;
-        if (r.messages === 0 && r.inbox === 0) break;
+        cursor = r.cursor;
+        if (cursor === null) break;
         // Between two transactions: let the write path and deliveries run.
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } catch (err) {
-      this.log.warn({ err, ...totals }, "retention purge stopped by an error; the next round goes on from here");
+      this.log.warn({ err, ...totals }, "retention purge stopped by an error; the next round walks again from the start");
       throw err;
     }
     const ms = Date.now() - t0;

@@ -14,6 +14,7 @@ import type {
   NewMessage,
   Page,
   Pubact,
+  PurgeCursor,
   PurgeRequest,
   PurgeResult,
   ReadMark,
@@ -25,6 +26,7 @@ import type {
   Style,
   User,
 } from "./types.js";
+import { Budget, horizonOf, INBOX_START, inboxPick, inboxWindow, kindOfConv, oldPrefix, PURGE_START } from "./purge.js";
 
 /** Mirrors the varchar sizes of the schema (src/store/sql/datasource.ts LENGTHS). */
 const LIMITS = {
@@ -261,50 +263,77 @@ export class MemoryStore implements Store {
     return n;
   }
 
+  /** The walk of src/store/purge.ts over sorted keys, as the SQL store does it by primary key. */
   async purgeBefore(req: PurgeRequest): Promise<PurgeResult> {
     this.check();
-    const limit = Math.max(0, Math.floor(req.limit));
-    const out: PurgeResult = { messages: 0, inbox: 0, reads: 0, chatFrom: req.chatFrom ?? 0, sessionFrom: req.sessionFrom ?? 0 };
-    for (const r of purgeRanges(req)) {
-      const inRange = (createdAt: number, session: boolean) =>
-        createdAt >= r.from && createdAt < r.before && (r.kind === null || (r.kind === "session") === session);
-      let safe = r.before;
-      // Messages, oldest first, with their read marks.
-      const mRoom = limit - out.messages;
-      const old: StoredMessage[] = [];
-      for (const conv of this.convs.values()) for (const m of conv.messages.values()) if (inRange(m.createdAt, m.sessionId !== null)) old.push(m);
-      old.sort((a, b) => a.createdAt - b.createdAt || cmp(a.convId, b.convId) || a.seq - b.seq);
-      const gone = old.slice(0, Math.max(0, mRoom));
-      if (gone.length === mRoom) safe = Math.min(safe, mRoom === 0 ? r.from : gone[gone.length - 1]!.createdAt);
-      for (const m of gone) {
-        this.convs.get(m.convId)!.messages.delete(m.seq);
-        const k = key(m.msgFrom, m.msgId);
-        if (this.byKey.get(k) === m) this.byKey.delete(k);
-        for (const [rk, rd] of this.reads) {
-          if (rd.author === m.msgFrom && rd.msgId === m.msgId) {
-            this.reads.delete(rk);
-            out.reads++;
+    const cursor = req.cursor ?? PURGE_START;
+    if (req.chatBefore === null && req.sessionBefore === null) return { messages: 0, inbox: 0, reads: 0, cursor: null };
+    const budget = new Budget(req);
+    const limit = budget.limit;
+    const out: PurgeResult = { messages: 0, inbox: 0, reads: 0, cursor: null };
+    if (cursor.phase === "messages") {
+      const keys = keysFrom(this.convs.keys(), cursor, limit);
+      budget.spend(keys.length);
+      let next: PurgeCursor | null = null;
+      for (const convId of keys) {
+        const room = limit - out.messages;
+        if (room === 0 || budget.spent) {
+          next = { phase: "messages", key: convId, seq: 0 };
+          break;
+        }
+        const horizon = horizonOf(req, kindOfConv(convId));
+        if (horizon === null) continue;
+        const conv = this.convs.get(convId)!;
+        const window = room + 1;
+        const rows = [...conv.messages.values()].sort((x, y) => x.seq - y.seq).slice(0, window);
+        budget.spend(rows.length);
+        const { take, done } = oldPrefix(rows, horizon, room, window);
+        for (const m of take) {
+          conv.messages.delete(m.seq);
+          const k = key(m.msgFrom, m.msgId);
+          if (this.byKey.get(k) === m) this.byKey.delete(k);
+          for (const [rk, rd] of this.reads) {
+            if (rd.author === m.msgFrom && rd.msgId === m.msgId) {
+              this.reads.delete(rk);
+              out.reads++;
+            }
           }
         }
+        out.messages += take.length;
+        if (!done) {
+          next = { phase: "messages", key: convId, seq: 0 };
+          break;
+        }
       }
-      out.messages += gone.length;
-      // Inbox entries, oldest first.
-      const iRoom = limit - out.inbox;
-      const entries: Array<{ userId: string; e: InboxEntry }> = [];
-      for (const [userId, box] of this.inboxes) for (const e of box.entries) if (inRange(e.createdAt, !e.convId.startsWith("chat:"))) entries.push({ userId, e });
-      entries.sort((a, b) => a.e.createdAt - b.e.createdAt || cmp(a.userId, b.userId) || a.e.seq - b.e.seq);
-      const drop = entries.slice(0, Math.max(0, iRoom));
-      if (drop.length === iRoom) safe = Math.min(safe, iRoom === 0 ? r.from : drop[drop.length - 1]!.e.createdAt);
-      const dropped = new Set(drop.map((x) => x.e));
-      for (const userId of new Set(drop.map((x) => x.userId))) {
-        const box = this.inboxes.get(userId)!;
-        box.entries = box.entries.filter((e) => !dropped.has(e));
-      }
-      out.inbox += drop.length;
-      safe = Math.max(safe, r.from);
-      if (r.kind !== "session") out.chatFrom = safe;
-      if (r.kind !== "chat") out.sessionFrom = safe;
+      if (next === null && keys.length === limit) next = { phase: "messages", key: keys[keys.length - 1]!, seq: null };
+      out.cursor = next ?? INBOX_START;
+      return out;
     }
+    const users = keysFrom(this.inboxes.keys(), cursor, limit);
+    budget.spend(users.length);
+    let next: PurgeCursor | null = null;
+    for (const userId of users) {
+      const afterSeq = userId === cursor.key ? (cursor.seq ?? 0) : 0;
+      const room = limit - out.inbox;
+      if (room === 0 || budget.spent) {
+        next = { phase: "inbox", key: userId, seq: afterSeq };
+        break;
+      }
+      const box = this.inboxes.get(userId)!;
+      const window = inboxWindow(req, room);
+      const rows = box.entries.filter((e) => e.seq > afterSeq).slice(0, window);
+      budget.spend(rows.length);
+      const { take, done, lastSeq } = inboxPick(rows, req, room, window, afterSeq);
+      const dropped = new Set(take);
+      if (dropped.size > 0) box.entries = box.entries.filter((e) => !dropped.has(e));
+      out.inbox += take.length;
+      if (!done) {
+        next = { phase: "inbox", key: userId, seq: lastSeq };
+        break;
+      }
+    }
+    if (next === null && users.length === limit) next = { phase: "inbox", key: users[users.length - 1]!, seq: null };
+    out.cursor = next;
     return out;
   }
 
@@ -599,21 +628,10 @@ export class MemoryStore implements Store {
   }
 }
 
-/**
- * The created_at ranges one purge call searches: one for both kinds when their horizons are equal
- * (no filter needed), else one per kind that has a horizon.
- */
-function purgeRanges(req: PurgeRequest): Array<{ kind: "chat" | "session" | null; from: number; before: number }> {
-  const { chatBefore, sessionBefore } = req;
-  const chatFrom = req.chatFrom ?? 0;
-  const sessionFrom = req.sessionFrom ?? 0;
-  // One horizon: the created_at range is exact (nothing before it is kept), so it always starts at
-  // 0 and a row committed under a clock that went back is still found.
-  if (chatBefore !== null && chatBefore === sessionBefore) return [{ kind: null, from: 0, before: chatBefore }];
-  const out: Array<{ kind: "chat" | "session" | null; from: number; before: number }> = [];
-  if (chatBefore !== null) out.push({ kind: "chat", from: chatFrom, before: chatBefore });
-  if (sessionBefore !== null) out.push({ kind: "session", from: sessionFrom, before: sessionBefore });
-  return out;
+/** Keys from a purge cursor on, in code-unit order (a binary collation's), at most `n`. */
+function keysFrom(keys: Iterable<string>, from: PurgeCursor, n: number): string[] {
+  const after = (k: string) => from.key === "" || (from.seq === null ? k > from.key : k >= from.key);
+  return [...keys].filter(after).sort(cmp).slice(0, n);
 }
 
 function key(a: string, b: string): string {

@@ -242,30 +242,41 @@ export class RetryBatch extends Error {
   }
 }
 
-/** What one `purgeBefore` call removes. Horizons are ms since epoch, compared with `created_at`. */
+/**
+ * What one `purgeBefore` call removes (docs/reliability.md "Retention"). Horizons are ms since
+ * epoch, compared with `created_at`. A pass walks the conversations by key, then the inboxes by
+ * user: each call does a bounded part of it and returns where the next call starts.
+ */
 export interface PurgeRequest {
   /** 1:1 messages (session_id null) committed before this go; null keeps them forever. */
   chatBefore: number | null;
   /** Session messages committed before this go; null keeps them forever. */
   sessionBefore: number | null;
-  /** Most messages, and most inbox entries, removed by this call. */
+  /** Most messages, and most inbox entries, removed by this call; also bounds what it reads. */
   limit: number;
+  /** Where the previous call of this pass stopped (its result's `cursor`); absent or null: the start. */
+  cursor?: PurgeCursor | null;
+}
+
+/** A position in a purge pass. Opaque to callers: only handed back to the next call. */
+export interface PurgeCursor {
+  /** "messages": conversations, walked by conv_id; "inbox": inboxes, walked by user_id. */
+  phase: "messages" | "inbox";
+  /** The conversation or user the next call starts at ("" = the first). */
+  key: string;
   /**
-   * Resume points from an earlier call's result: rows of that kind committed before this are gone
-   * already, so the search starts here. Used only when the two horizons differ, where they spare
-   * walking again over what the other kind keeps. 0 or absent: from the start.
+   * How much of `key` is done: null, all of it (the walk goes on after it); else, in the inbox
+   * phase, its entries up to this seq were looked at and are kept (0: none).
    */
-  chatFrom?: number;
-  sessionFrom?: number;
+  seq: number | null;
 }
 
 export interface PurgeResult {
   messages: number;
   inbox: number;
   reads: number;
-  /** Resume points for the next call: every row of that kind committed before it is gone. */
-  chatFrom: number;
-  sessionFrom: number;
+  /** Where the next call goes on; null: the pass is complete. */
+  cursor: PurgeCursor | null;
 }
 
 export interface Store {

@@ -8,6 +8,7 @@ import {
   type Member,
   type NewMessage,
   type Pubact,
+  type PurgeCursor,
   type Session,
   type Store,
   type StoredFile,
@@ -813,22 +814,22 @@ export function describeStoreContract(
       expect(Math.min(...fresh.map((o) => o.message.createdAt))).toBeGreaterThanOrEqual(horizon);
       return { old, fresh, horizon };
     };
-    /** Calls purgeBefore until a call removes nothing, passing the resume points on. */
+    /** One pass: calls purgeBefore, handing each call's cursor to the next, until it is null. */
     const purgeAll = async (req: { chatBefore: number | null; sessionBefore: number | null; limit: number }) => {
-      const total = { messages: 0, inbox: 0, reads: 0, calls: 0, chatFrom: 0, sessionFrom: 0 };
+      const total = { messages: 0, inbox: 0, reads: 0, calls: 0 };
+      let cursor: PurgeCursor | null = null;
       for (;;) {
-        const r = await store.purgeBefore({ ...req, chatFrom: total.chatFrom, sessionFrom: total.sessionFrom });
+        const r = await store.purgeBefore({ ...req, cursor });
         total.calls++;
         expect(r.messages).toBeLessThanOrEqual(req.limit);
         expect(r.inbox).toBeLessThanOrEqual(req.limit);
-        if (req.chatBefore !== null) expect(r.chatFrom).toBeLessThanOrEqual(req.chatBefore);
-        if (req.sessionBefore !== null) expect(r.sessionFrom).toBeLessThanOrEqual(req.sessionBefore);
         total.messages += r.messages;
         total.inbox += r.inbox;
         total.reads += r.reads;
-        total.chatFrom = r.chatFrom;
-        total.sessionFrom = r.sessionFrom;
-        if (r.messages === 0 && r.inbox === 0) return total;
+        if (r.cursor === null) return total;
+        // The walk moves on: never the same position twice in a row.
+        expect(r.cursor).not.toEqual(cursor);
+        cursor = r.cursor;
         expect(total.calls).toBeLessThan(100);
       }
     };
@@ -872,7 +873,7 @@ export function describeStoreContract(
       expect(await store.inboxSeqOf("bob", ab, 5)).not.toBeNull();
       expect(await store.inboxSeqOf("bob", ab, 1)).toBeNull();
       // A second pass finds nothing.
-      expect(await purgeAll({ chatBefore: horizon, sessionBefore: horizon, limit: 2 })).toMatchObject({ messages: 0, inbox: 0, reads: 0, calls: 1 });
+      expect(await purgeAll({ chatBefore: horizon, sessionBefore: horizon, limit: 2 })).toMatchObject({ messages: 0, inbox: 0, reads: 0 });
 
       // Counters never go back: the next message gets the next seq in its conversation and inbox.
       const lastAlice = Math.max(...(await allInbox("alice")).map((i) => i.inboxSeq));
@@ -886,6 +887,21 @@ export function describeStoreContract(
       expect(duplicate((await store.commitBatch([{ ...oldChats[0]! }]))[0]).seq).toBe(9);
     });
 
+    it("walks every conversation and inbox in bounded calls, however many there are", async () => {
+      // 13 users, 12 conversations, one old and one new message in each: limit 3 cuts the walk of
+      // conversations, of inboxes and of each inbox.
+      const peers = Array.from({ length: 12 }, (_, i) => `p${String(i).padStart(2, "0")}`);
+      const { horizon } = await commitAround(peers.map((p) => chat("hub", p)), peers.map((p) => chat(p, "hub")));
+      const total = await purgeAll({ chatBefore: horizon, sessionBefore: horizon, limit: 3 });
+      expect(total).toMatchObject({ messages: 12, inbox: 24, reads: 0 });
+      expect(total.calls).toBeGreaterThanOrEqual(4 + 8); // 12 messages, then 24 entries, 3 a call
+      expect((await allInbox("hub")).map((i) => i.message.msgFrom)).toEqual(peers);
+      for (const p of peers) {
+        expect((await allInbox(p)).map((i) => [i.message.msgFrom, i.message.seq])).toEqual([[p, 2]]);
+        expect((await store.history(chatConvId("hub", p), 0, 10)).items.map((m) => m.seq)).toEqual([2]);
+      }
+    });
+
     it("purges each conversation kind by its own horizon; a kind without one is kept", async () => {
       await store.sessionCreate(sessionOf("k", "alice"), ["alice", "bob"].map((u, i) => memberOf("k", u, i)));
       const oldChat = chat("alice", "bob");
@@ -897,7 +913,7 @@ export function describeStoreContract(
 
       // Chats only: the old session post and its inbox entries stay.
       const chats = await purgeAll({ chatBefore: horizon, sessionBefore: null, limit: 1 });
-      expect(chats).toMatchObject({ messages: 1, inbox: 2, sessionFrom: 0 });
+      expect(chats).toMatchObject({ messages: 1, inbox: 2 });
       expect(await store.findMessage("alice", oldChat.msgId)).toBeNull();
       expect(await store.findMessage("alice", oldPost.msgId)).not.toBeNull();
       expect(await ids("bob")).toEqual([oldPost.msgId, newChat.msgId, newPost.msgId]);

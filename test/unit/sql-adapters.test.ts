@@ -35,6 +35,17 @@ function respond(s: Stmt, members: readonly string[]): Row[] {
   if (/^SELECT session_id, user_id FROM session_members/.test(sql)) {
     return s.params.flatMap((id) => members.map((u) => ({ session_id: id, user_id: u })));
   }
+  // Retention's walk: keys, then rows old enough to purge (more than one batch of them).
+  if (/^SELECT conv_id, kind FROM conversations/.test(sql)) {
+    return [{ conv_id: "chat:alice:bob", kind: "chat" }, { conv_id: "session:s1", kind: "session" }];
+  }
+  if (/^SELECT seq, msg_from, msg_id, created_at FROM messages/.test(sql)) {
+    return Array.from({ length: 600 }, (_, i) => ({ seq: i + 1, msg_from: "alice", msg_id: `m${i}`, created_at: 0 }));
+  }
+  if (/^SELECT user_id FROM user_inbox/.test(sql)) return members.map((u) => ({ user_id: u }));
+  if (/^SELECT seq, conv_id, created_at FROM inbox/.test(sql)) {
+    return Array.from({ length: 600 }, (_, i) => ({ seq: i + 1, conv_id: i % 2 ? "chat:alice:bob" : "session:s1", created_at: 0 }));
+  }
   m = /^SELECT style_id/.exec(sql);
   if (m) return [{ style_id: "s1", style_name: "theme", style_value: 1, user_id: "alice" }];
   return [];
@@ -140,8 +151,11 @@ async function exercise(store: Store): Promise<void> {
   await store.stylesOf("alice");
   await store.fileAdd({ fileId: "f1", fileName: "a.png", contentType: "image/png", size: 10, userId: "alice", createdAt: 1 });
   await store.fileGet("f1");
-  await store.purgeBefore({ chatBefore: 1000, sessionBefore: 2000, limit: 500 });
-  await store.purgeBefore({ chatBefore: 1000, sessionBefore: null, limit: 500, chatFrom: 10 });
+  // Every shape of the retention walk: from the start, within a key, after a key; both phases.
+  for (const cursor of [null, { phase: "messages", key: "chat:a:b", seq: 0 }, { phase: "inbox", key: "", seq: 0 }, { phase: "inbox", key: "bob", seq: 7 }, { phase: "inbox", key: "bob", seq: null }] as const) {
+    await store.purgeBefore({ chatBefore: 1000, sessionBefore: 2000, limit: 500, cursor });
+    await store.purgeBefore({ chatBefore: 1000, sessionBefore: null, limit: 500, cursor });
+  }
   await store.ping();
 }
 

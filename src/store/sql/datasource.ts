@@ -230,7 +230,6 @@ export function entitySchemas(kind: DbKind): EntitySchema[] {
         indices: [
           { name: "UQ_messages_from_id", columns: ["msg_from", "msg_id"], unique: true },
           { name: "IDX_messages_msg_id", columns: ["msg_id"] },
-          { name: "IDX_messages_created", columns: ["created_at"] },
         ],
         checks: lengthCheck("CHK_messages_len", {
           conv_id: L.convId,
@@ -262,10 +261,7 @@ export function entitySchemas(kind: DbKind): EntitySchema[] {
         created_at: big(),
       },
       {
-        indices: [
-          { name: "IDX_inbox_user_conv", columns: ["user_id", "conv_id", "conv_seq"] },
-          { name: "IDX_inbox_created", columns: ["created_at"] },
-        ],
+        indices: [{ name: "IDX_inbox_user_conv", columns: ["user_id", "conv_id", "conv_seq"] }],
       },
     ),
     table(

@@ -10,21 +10,17 @@ import { HttpApi1795000000002 as SqliteHttpApi } from "./sqlite/1795000000002-Ht
 import { HttpApi1795000000002 as MysqlHttpApi } from "./mysql/1795000000002-HttpApi.js";
 import { Delivery1795000000003 as SqliteDelivery } from "./sqlite/1795000000003-Delivery.js";
 import { Delivery1795000000003 as MysqlDelivery } from "./mysql/1795000000003-Delivery.js";
-import { Retention1795000000004 as SqliteRetention } from "./sqlite/1795000000004-Retention.js";
-import { Retention1795000000004 as MysqlRetention } from "./mysql/1795000000004-Retention.js";
 import { Init1795000000000 as OracleInit } from "./oracle/1795000000000-Init.js";
 import { Init1795000000000 as MssqlInit } from "./mssql/1795000000000-Init.js";
-import { Retention1795000000004 as OracleRetention } from "./oracle/1795000000004-Retention.js";
-import { Retention1795000000004 as MssqlRetention } from "./mssql/1795000000004-Retention.js";
 
 type MigrationClass = new () => MigrationInterface;
 
 const SETS: Record<DbKind, MigrationClass[]> = {
-  sqlite: [SqliteInit, SqliteReads, SqliteHttpApi, SqliteDelivery, SqliteRetention],
-  mysql: [MysqlInit, MysqlReads, MysqlHttpApi, MysqlDelivery, MysqlRetention],
+  sqlite: [SqliteInit, SqliteReads, SqliteHttpApi, SqliteDelivery],
+  mysql: [MysqlInit, MysqlReads, MysqlHttpApi, MysqlDelivery],
   // Oracle and SQL Server start at the schema of 1795000000003 in one migration.
-  oracle: [OracleInit, OracleRetention],
-  mssql: [MssqlInit, MssqlRetention],
+  oracle: [OracleInit],
+  mssql: [MssqlInit],
 };
 
 export function migrationsFor(kind: DbKind): MigrationClass[] {
