@@ -120,7 +120,7 @@ export const OPTIONS = {
   retentionDays: { env: "TLIM_RETENTION_DAYS", schema: days.default(0), doc: "messages older than this many days are purged with their inbox entries and read marks, in small batches (0 = keep forever; docs/reliability.md \"Retention\")" },
   retentionChatDays: { env: "TLIM_RETENTION_CHAT_DAYS", schema: days.optional(), doc: "overrides TLIM_RETENTION_DAYS for 1:1 conversations (0 = keep them forever; unset = TLIM_RETENTION_DAYS)" },
   retentionSessionDays: { env: "TLIM_RETENTION_SESSION_DAYS", schema: days.optional(), doc: "overrides TLIM_RETENTION_DAYS for sessions (group conversations) (0 = keep them forever; unset = TLIM_RETENTION_DAYS)" },
-  retentionIntervalS: { env: "TLIM_RETENTION_INTERVAL_S", schema: int(1, 7 * 86400).default(3600), doc: "seconds between two purge rounds (a round runs batches until nothing is left to purge)" },
+  retentionIntervalS: { env: "TLIM_RETENTION_INTERVAL_S", schema: int(1, 7 * 86400).default(3600), doc: "seconds between two purge rounds (a round runs batches until it has walked every conversation and inbox)" },
   retentionBatch: { env: "TLIM_RETENTION_BATCH", schema: int(1, 10000).default(500), doc: "most messages (and most inbox entries) one purge transaction removes" },
   synchronize: { env: "TLIM_DB_SYNCHRONIZE", schema: bool.default(false), doc: "tests only: let TypeORM create the schema instead of running migrations" },
 } satisfies Record<string, Option>;

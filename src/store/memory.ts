@@ -14,7 +14,6 @@ import type {
   NewMessage,
   Page,
   Pubact,
-  PurgeCursor,
   PurgeRequest,
   PurgeResult,
   ReadMark,
@@ -26,7 +25,7 @@ import type {
   Style,
   User,
 } from "./types.js";
-import { Budget, horizonOf, INBOX_START, inboxPick, inboxWindow, kindOfConv, oldPrefix, PURGE_START } from "./purge.js";
+import { kindOfConv, purgeWalk } from "./purge.js";
 
 /** Mirrors the varchar sizes of the schema (src/store/sql/datasource.ts LENGTHS). */
 const LIMITS = {
@@ -266,75 +265,42 @@ export class MemoryStore implements Store {
   /** The walk of src/store/purge.ts over sorted keys, as the SQL store does it by primary key. */
   async purgeBefore(req: PurgeRequest): Promise<PurgeResult> {
     this.check();
-    const cursor = req.cursor ?? PURGE_START;
-    if (req.chatBefore === null && req.sessionBefore === null) return { messages: 0, inbox: 0, reads: 0, cursor: null };
-    const budget = new Budget(req);
-    const limit = budget.limit;
-    const out: PurgeResult = { messages: 0, inbox: 0, reads: 0, cursor: null };
-    if (cursor.phase === "messages") {
-      const keys = keysFrom(this.convs.keys(), cursor, limit);
-      budget.spend(keys.length);
-      let next: PurgeCursor | null = null;
-      for (const convId of keys) {
-        const room = limit - out.messages;
-        if (room === 0 || budget.spent) {
-          next = { phase: "messages", key: convId, seq: 0 };
-          break;
-        }
-        const horizon = horizonOf(req, kindOfConv(convId));
-        if (horizon === null) continue;
-        const conv = this.convs.get(convId)!;
-        const window = room + 1;
-        const rows = [...conv.messages.values()].sort((x, y) => x.seq - y.seq).slice(0, window);
-        budget.spend(rows.length);
-        const { take, done } = oldPrefix(rows, horizon, room, window);
-        for (const m of take) {
-          conv.messages.delete(m.seq);
-          const k = key(m.msgFrom, m.msgId);
-          if (this.byKey.get(k) === m) this.byKey.delete(k);
-          for (const [rk, rd] of this.reads) {
-            if (rd.author === m.msgFrom && rd.msgId === m.msgId) {
-              this.reads.delete(rk);
-              out.reads++;
-            }
-          }
-        }
-        out.messages += take.length;
-        if (!done) {
-          next = { phase: "messages", key: convId, seq: 0 };
-          break;
-        }
+    const walk = purgeWalk(req);
+    let step = walk.next([]);
+    while (!step.done) {
+      const r = step.value;
+      if (r.op === "keys") {
+        const all = r.phase === "messages" ? this.convs.keys() : this.inboxes.keys();
+        const after = (k: string) => r.from.key === "" || (r.from.seq === null ? k > r.from.key : k >= r.from.key);
+        const keys = [...all].filter(after).sort(cmp).slice(0, r.n);
+        step = walk.next(keys.map((key) => ({ key, kind: kindOfConv(key) })));
+      } else if (r.phase === "messages") {
+        const rows = [...this.convs.get(r.key)!.messages.values()].filter((m) => m.seq > r.afterSeq).sort((x, y) => x.seq - y.seq);
+        step = walk.next(rows.slice(0, r.n));
+      } else {
+        step = walk.next(this.inboxes.get(r.key)!.entries.filter((e) => e.seq > r.afterSeq).slice(0, r.n));
       }
-      if (next === null && keys.length === limit) next = { phase: "messages", key: keys[keys.length - 1]!, seq: null };
-      out.cursor = next ?? INBOX_START;
-      return out;
     }
-    const users = keysFrom(this.inboxes.keys(), cursor, limit);
-    budget.spend(users.length);
-    let next: PurgeCursor | null = null;
-    for (const userId of users) {
-      const afterSeq = userId === cursor.key ? (cursor.seq ?? 0) : 0;
-      const room = limit - out.inbox;
-      if (room === 0 || budget.spent) {
-        next = { phase: "inbox", key: userId, seq: afterSeq };
-        break;
+    const plan = step.value;
+    let reads = 0;
+    for (const { convId, seq } of plan.messages) {
+      const m = this.convs.get(convId)!.messages.get(seq)!;
+      this.convs.get(convId)!.messages.delete(seq);
+      const k = key(m.msgFrom, m.msgId);
+      if (this.byKey.get(k) === m) this.byKey.delete(k);
+      for (const [rk, rd] of this.reads) {
+        if (rd.author === m.msgFrom && rd.msgId === m.msgId) {
+          this.reads.delete(rk);
+          reads++;
+        }
       }
+    }
+    for (const userId of new Set(plan.inbox.map((e) => e.userId))) {
+      const gone = new Set(plan.inbox.filter((e) => e.userId === userId).map((e) => e.seq));
       const box = this.inboxes.get(userId)!;
-      const window = inboxWindow(req, room);
-      const rows = box.entries.filter((e) => e.seq > afterSeq).slice(0, window);
-      budget.spend(rows.length);
-      const { take, done, lastSeq } = inboxPick(rows, req, room, window, afterSeq);
-      const dropped = new Set(take);
-      if (dropped.size > 0) box.entries = box.entries.filter((e) => !dropped.has(e));
-      out.inbox += take.length;
-      if (!done) {
-        next = { phase: "inbox", key: userId, seq: lastSeq };
-        break;
-      }
+      box.entries = box.entries.filter((e) => !gone.has(e.seq));
     }
-    if (next === null && users.length === limit) next = { phase: "inbox", key: users[users.length - 1]!, seq: null };
-    out.cursor = next;
-    return out;
+    return { messages: plan.messages.length, inbox: plan.inbox.length, reads, cursor: plan.next };
   }
 
   async readsOf(author: string, msgId: string): Promise<ReadMark[]> {
@@ -626,12 +592,6 @@ export class MemoryStore implements Store {
       for (const [k, r] of this.reads) if (r.convId === m.convId) this.reads.delete(k);
     }
   }
-}
-
-/** Keys from a purge cursor on, in code-unit order (a binary collation's), at most `n`. */
-function keysFrom(keys: Iterable<string>, from: PurgeCursor, n: number): string[] {
-  const after = (k: string) => from.key === "" || (from.seq === null ? k > from.key : k >= from.key);
-  return [...keys].filter(after).sort(cmp).slice(0, n);
 }
 
 function key(a: string, b: string): string {

@@ -332,11 +332,12 @@ export interface Store {
 
   /**
    * One small batch of the retention purge (docs/reliability.md "Retention"), in one short
-   * transaction: up to `limit` messages committed before their kind's horizon (`created_at`,
-   * oldest first) go with their read marks, and up to `limit` inbox entries committed before it.
+   * transaction: the next part of the walk of src/store/purge.ts, where up to `limit` messages
+   * committed before their kind's horizon (`created_at`, a prefix of each conversation) go with
+   * their read marks, or up to `limit` inbox entries (a prefix of each inbox, per kind).
    * Nothing else changes: conversation and inbox counters are never lowered (a message stored
    * later gets the next seq), what remains keeps its seqs, sessions, users and files stay. Call
-   * it again, passing back the resume points, until it removes nothing.
+   * it again with the result's cursor until that is null.
    * A purged message's (msg_from, msg_id) is free again: a resend of it is stored as new.
    */
   purgeBefore(req: PurgeRequest): Promise<PurgeResult>;
