@@ -160,9 +160,20 @@ CREATE TABLE IF NOT EXISTS `online_devices` (
     PRIMARY KEY (`user_id`, `resource`)
   ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- Migration DropRetentionIndexes1795000000005
+SET @tlim_sql = (SELECT IF(COUNT(*) > 0, 'ALTER TABLE `messages` DROP INDEX `IDX_messages_created`', 'DO 0') FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'messages' AND INDEX_NAME = 'IDX_messages_created');
+PREPARE tlim_stmt FROM @tlim_sql;
+EXECUTE tlim_stmt;
+DEALLOCATE PREPARE tlim_stmt;
+SET @tlim_sql = (SELECT IF(COUNT(*) > 0, 'ALTER TABLE `inbox` DROP INDEX `IDX_inbox_created`', 'DO 0') FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'inbox' AND INDEX_NAME = 'IDX_inbox_created');
+PREPARE tlim_stmt FROM @tlim_sql;
+EXECUTE tlim_stmt;
+DEALLOCATE PREPARE tlim_stmt;
+
 -- TypeORM's migrations table (tlim_migrations): every migration above recorded as applied, so `tlim migrate` finds nothing pending.
 CREATE TABLE `tlim_migrations` (`id` int NOT NULL AUTO_INCREMENT, `timestamp` bigint NOT NULL, `name` varchar(255) NOT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB;
 INSERT INTO `tlim_migrations` (`timestamp`, `name`) VALUES (1795000000000, 'Init1795000000000');
 INSERT INTO `tlim_migrations` (`timestamp`, `name`) VALUES (1795000000001, 'ReadsRevokeDissolve1795000000001');
 INSERT INTO `tlim_migrations` (`timestamp`, `name`) VALUES (1795000000002, 'HttpApi1795000000002');
 INSERT INTO `tlim_migrations` (`timestamp`, `name`) VALUES (1795000000003, 'Delivery1795000000003');
+INSERT INTO `tlim_migrations` (`timestamp`, `name`) VALUES (1795000000005, 'DropRetentionIndexes1795000000005');

@@ -150,9 +150,14 @@ CREATE TABLE "online_devices" (
     CONSTRAINT "CHK_online_devices_len" CHECK (length(user_id) <= 64 AND length(resource) <= 128 AND length(via) <= 64),
     PRIMARY KEY ("user_id", "resource"));
 
+-- Migration DropRetentionIndexes1795000000005
+DROP INDEX IF EXISTS "IDX_messages_created";
+DROP INDEX IF EXISTS "IDX_inbox_created";
+
 -- TypeORM's migrations table (tlim_migrations): every migration above recorded as applied, so `tlim migrate` finds nothing pending.
 CREATE TABLE "tlim_migrations" ("id" integer PRIMARY KEY AUTOINCREMENT NOT NULL, "timestamp" bigint NOT NULL, "name" varchar NOT NULL);
 INSERT INTO "tlim_migrations" ("timestamp", "name") VALUES (1795000000000, 'Init1795000000000');
 INSERT INTO "tlim_migrations" ("timestamp", "name") VALUES (1795000000001, 'ReadsRevokeDissolve1795000000001');
 INSERT INTO "tlim_migrations" ("timestamp", "name") VALUES (1795000000002, 'HttpApi1795000000002');
 INSERT INTO "tlim_migrations" ("timestamp", "name") VALUES (1795000000003, 'Delivery1795000000003');
+INSERT INTO "tlim_migrations" ("timestamp", "name") VALUES (1795000000005, 'DropRetentionIndexes1795000000005');

@@ -166,8 +166,16 @@ CREATE TABLE files (
 );
 GO
 
+-- Migration DropRetentionIndexes1795000000005
+IF EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'IDX_messages_created' AND object_id = OBJECT_ID(N'messages')) BEGIN DROP INDEX IDX_messages_created ON messages; END;
+GO
+IF EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'IDX_inbox_created' AND object_id = OBJECT_ID(N'inbox')) BEGIN DROP INDEX IDX_inbox_created ON inbox; END;
+GO
+
 -- TypeORM's migrations table (tlim_migrations): every migration above recorded as applied, so `tlim migrate` finds nothing pending.
 CREATE TABLE "tlim_migrations" ("id" int NOT NULL IDENTITY(1,1), "timestamp" bigint NOT NULL, "name" varchar(255) NOT NULL, CONSTRAINT "PK_d86e748808ebc30c7c4f9acf5ba" PRIMARY KEY ("id"));
 GO
 INSERT INTO "tlim_migrations" ("timestamp", "name") VALUES (1795000000000, 'Init1795000000000');
+GO
+INSERT INTO "tlim_migrations" ("timestamp", "name") VALUES (1795000000005, 'DropRetentionIndexes1795000000005');
 GO

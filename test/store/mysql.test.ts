@@ -9,7 +9,7 @@ import { migrationStatus, runMigrations } from "../../src/store/sql/migrations/r
 import { chatConvId, type Store } from "../../src/store/types.js";
 import { createTestDatabase, type TestDatabase } from "../support/mysql.js";
 import { chat, describeStoreContract } from "./contract.js";
-import { ALL_MIGRATIONS, checkUpgradeFromInit, PURGE_READS } from "./upgrade.js";
+import { ALL_MIGRATIONS, checkRetentionIndexesDropped, checkUpgradeFromInit, PURGE_READS } from "./upgrade.js";
 
 describeStoreContract(
   "MySQL/MariaDB",
@@ -66,7 +66,7 @@ async function raw<T>(url: string, fn: (c: mysql.Connection) => Promise<T>): Pro
 describe("MySQL/MariaDB schema and connection", () => {
   it("migrates on request only, once", () =>
     withDb(async ({ url }) => {
-      await expect(openStore(url)).rejects.toThrow(/needs migrations \(Init1795000000000, ReadsRevokeDissolve1795000000001, HttpApi1795000000002, Delivery1795000000003\).*tlim migrate/);
+      await expect(openStore(url)).rejects.toThrow(/needs migrations \(Init1795000000000, ReadsRevokeDissolve1795000000001, HttpApi1795000000002, Delivery1795000000003, DropRetentionIndexes1795000000005\).*tlim migrate/);
       expect(await migrationStatus(url)).toEqual({ applied: [], pending: ALL_MIGRATIONS });
       expect(await runMigrations(url)).toEqual(ALL_MIGRATIONS);
       expect(await migrationStatus(url)).toEqual({ applied: ALL_MIGRATIONS, pending: [] });
@@ -74,6 +74,9 @@ describe("MySQL/MariaDB schema and connection", () => {
     }));
 
   it("upgrades a database created by the Init migration, keeping its rows", () => withDb(({ url }) => checkUpgradeFromInit(url)));
+
+  it("drops the created_at indexes an earlier build's retention migration made", () =>
+    withDb(({ url }) => checkRetentionIndexesDropped(url, () => schemaDrift(url))));
 
   it("has exactly the schema of the entities after the migrations (no drift)", () =>
     withDb(async ({ url }) => {

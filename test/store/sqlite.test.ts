@@ -9,7 +9,7 @@ import { createDataSource } from "../../src/store/sql/datasource.js";
 import { migrationStatus, runMigrations } from "../../src/store/sql/migrations/run.js";
 import { chatConvId } from "../../src/store/types.js";
 import { chat, describeStoreContract } from "./contract.js";
-import { ALL_MIGRATIONS, checkUpgradeFromInit, PURGE_READS } from "./upgrade.js";
+import { ALL_MIGRATIONS, checkRetentionIndexesDropped, checkUpgradeFromInit, PURGE_READS } from "./upgrade.js";
 
 const root = mkdtempSync(join(tmpdir(), "tlim-store-sqlite-"));
 let n = 0;
@@ -30,7 +30,7 @@ describeStoreContract(
 describe("SQLite schema and connection", () => {
   it("migrates on request only, once", async () => {
     const url = freshUrl();
-    await expect(openStore(url)).rejects.toThrow(/needs migrations \(Init1795000000000, ReadsRevokeDissolve1795000000001, HttpApi1795000000002, Delivery1795000000003\).*tlim migrate/);
+    await expect(openStore(url)).rejects.toThrow(/needs migrations \(Init1795000000000, ReadsRevokeDissolve1795000000001, HttpApi1795000000002, Delivery1795000000003, DropRetentionIndexes1795000000005\).*tlim migrate/);
     expect(await migrationStatus(url)).toEqual({ applied: [], pending: ALL_MIGRATIONS });
     expect(await runMigrations(url)).toEqual(ALL_MIGRATIONS);
     expect(await migrationStatus(url)).toEqual({ applied: ALL_MIGRATIONS, pending: [] });
@@ -60,6 +60,11 @@ describe("SQLite schema and connection", () => {
     } finally {
       db.close();
     }
+  });
+
+  it("drops the created_at indexes an earlier build's retention migration made", () => {
+    const url = freshUrl();
+    return checkRetentionIndexesDropped(url, () => schemaDrift(url));
   });
 
   it("has exactly the schema of the entities after the migrations (no drift)", async () => {

@@ -14,7 +14,8 @@ export const INIT = "Init1795000000000";
 export const READS = "ReadsRevokeDissolve1795000000001";
 export const HTTP_API = "HttpApi1795000000002";
 export const DELIVERY = "Delivery1795000000003";
-export const ALL_MIGRATIONS = [INIT, READS, HTTP_API, DELIVERY];
+export const DROP_RETENTION = "DropRetentionIndexes1795000000005";
+export const ALL_MIGRATIONS = [INIT, READS, HTTP_API, DELIVERY, DROP_RETENTION];
 
 export async function checkUpgradeFromInit(url: string): Promise<void> {
   const base = createDataSource(url);
@@ -46,9 +47,9 @@ export async function checkUpgradeFromInit(url: string): Promise<void> {
   } finally {
     await initOnly.destroy();
   }
-  expect(await migrationStatus(url)).toEqual({ applied: [INIT], pending: [READS, HTTP_API, DELIVERY] });
-  await expect(openStore(url)).rejects.toThrow(new RegExp(`needs migrations \\(${READS}, ${HTTP_API}, ${DELIVERY}\\)`));
-  expect(await runMigrations(url)).toEqual([READS, HTTP_API, DELIVERY]);
+  expect(await migrationStatus(url)).toEqual({ applied: [INIT], pending: [READS, HTTP_API, DELIVERY, DROP_RETENTION] });
+  await expect(openStore(url)).rejects.toThrow(new RegExp(`needs migrations \\(${READS}, ${HTTP_API}, ${DELIVERY}, ${DROP_RETENTION}\\)`));
+  expect(await runMigrations(url)).toEqual([READS, HTTP_API, DELIVERY, DROP_RETENTION]);
 
   const store = await openStore(url);
   try {
@@ -73,6 +74,7 @@ export async function checkUpgradeFromInit(url: string): Promise<void> {
   const ds = createDataSource(url);
   await ds.initialize();
   try {
+    await ds.undoLastMigration({ transaction: "each" }); // DropRetentionIndexes: nothing to undo
     await ds.undoLastMigration({ transaction: "each" });
     await expect(ds.query("SELECT COUNT(*) AS n FROM online_devices")).rejects.toThrow();
     await ds.undoLastMigration({ transaction: "each" });
@@ -87,8 +89,8 @@ export async function checkUpgradeFromInit(url: string): Promise<void> {
   } finally {
     await ds.destroy();
   }
-  expect(await migrationStatus(url)).toEqual({ applied: [INIT], pending: [READS, HTTP_API, DELIVERY] });
-  expect(await runMigrations(url)).toEqual([READS, HTTP_API, DELIVERY]);
+  expect(await migrationStatus(url)).toEqual({ applied: [INIT], pending: [READS, HTTP_API, DELIVERY, DROP_RETENTION] });
+  expect(await runMigrations(url)).toEqual([READS, HTTP_API, DELIVERY, DROP_RETENTION]);
 }
 
 /** Retention's reads (src/store/sql/retention.ts) with literal values, for EXPLAIN, and their table. */
@@ -98,3 +100,42 @@ export const PURGE_READS: ReadonlyArray<readonly [string, string]> = [
   ["SELECT user_id FROM user_inbox WHERE user_id >= 'bob' ORDER BY user_id LIMIT 500", "user_inbox"],
   ["SELECT seq, conv_id, created_at FROM inbox WHERE user_id = 'bob' AND seq > 7 ORDER BY seq LIMIT 501", "inbox"],
 ];
+
+/**
+ * A database migrated by an earlier build whose Retention1795000000004 migration added two
+ * created_at indexes: the next `tlim migrate` drops them, and the schema is then the entities'
+ * exactly (that migration's record stays, listed as applied).
+ */
+export async function checkRetentionIndexesDropped(url: string, drift: () => Promise<unknown[]>): Promise<void> {
+  const sqlite = url.startsWith("sqlite:");
+  const base = createDataSource(url);
+  const upToDelivery = new DataSource({ ...base.options, migrations: migrationsFor(parseDbUrl(url).kind).slice(0, 4) });
+  await upToDelivery.initialize();
+  const indexes = async (ds: DataSource) => ((await ds.query(sqlite
+    ? "SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('IDX_messages_created', 'IDX_inbox_created')"
+    : "SELECT DISTINCT INDEX_NAME AS name FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND INDEX_NAME IN ('IDX_messages_created', 'IDX_inbox_created')")) as unknown[]).length;
+  try {
+    expect((await upToDelivery.runMigrations({ transaction: "each" })).map((m) => m.name)).toEqual([INIT, READS, HTTP_API, DELIVERY]);
+    // What the earlier build's migration did.
+    const q = (s: string) => (sqlite ? s : s.replaceAll('"', "`"));
+    await upToDelivery.query(q('CREATE INDEX "IDX_messages_created" ON "messages" ("created_at")'));
+    await upToDelivery.query(q('CREATE INDEX "IDX_inbox_created" ON "inbox" ("created_at")'));
+    await upToDelivery.query(q(`INSERT INTO "tlim_migrations" ("timestamp", "name") VALUES (1795000000004, 'Retention1795000000004')`));
+    expect(await indexes(upToDelivery)).toBe(2);
+  } finally {
+    await upToDelivery.destroy();
+  }
+  expect(await migrationStatus(url)).toEqual({ applied: [INIT, READS, HTTP_API, DELIVERY, "Retention1795000000004"], pending: [DROP_RETENTION] });
+  expect(await runMigrations(url)).toEqual([DROP_RETENTION]);
+  expect(await migrationStatus(url)).toEqual({ applied: [INIT, READS, HTTP_API, DELIVERY, "Retention1795000000004", DROP_RETENTION], pending: [] });
+  const ds = createDataSource(url);
+  await ds.initialize();
+  try {
+    expect(await indexes(ds)).toBe(0);
+  } finally {
+    await ds.destroy();
+  }
+  expect(await drift()).toEqual([]);
+  // Running it on a database without them changes nothing (as on every new database).
+  expect(await runMigrations(url)).toEqual([]);
+}

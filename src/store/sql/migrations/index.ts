@@ -10,17 +10,21 @@ import { HttpApi1795000000002 as SqliteHttpApi } from "./sqlite/1795000000002-Ht
 import { HttpApi1795000000002 as MysqlHttpApi } from "./mysql/1795000000002-HttpApi.js";
 import { Delivery1795000000003 as SqliteDelivery } from "./sqlite/1795000000003-Delivery.js";
 import { Delivery1795000000003 as MysqlDelivery } from "./mysql/1795000000003-Delivery.js";
+import { DropRetentionIndexes1795000000005 as SqliteDropRetention } from "./sqlite/1795000000005-DropRetentionIndexes.js";
+import { DropRetentionIndexes1795000000005 as MysqlDropRetention } from "./mysql/1795000000005-DropRetentionIndexes.js";
 import { Init1795000000000 as OracleInit } from "./oracle/1795000000000-Init.js";
 import { Init1795000000000 as MssqlInit } from "./mssql/1795000000000-Init.js";
+import { DropRetentionIndexes1795000000005 as OracleDropRetention } from "./oracle/1795000000005-DropRetentionIndexes.js";
+import { DropRetentionIndexes1795000000005 as MssqlDropRetention } from "./mssql/1795000000005-DropRetentionIndexes.js";
 
 type MigrationClass = new () => MigrationInterface;
 
 const SETS: Record<DbKind, MigrationClass[]> = {
-  sqlite: [SqliteInit, SqliteReads, SqliteHttpApi, SqliteDelivery],
-  mysql: [MysqlInit, MysqlReads, MysqlHttpApi, MysqlDelivery],
+  sqlite: [SqliteInit, SqliteReads, SqliteHttpApi, SqliteDelivery, SqliteDropRetention],
+  mysql: [MysqlInit, MysqlReads, MysqlHttpApi, MysqlDelivery, MysqlDropRetention],
   // Oracle and SQL Server start at the schema of 1795000000003 in one migration.
-  oracle: [OracleInit],
-  mssql: [MssqlInit],
+  oracle: [OracleInit, OracleDropRetention],
+  mssql: [MssqlInit, MssqlDropRetention],
 };
 
 export function migrationsFor(kind: DbKind): MigrationClass[] {
