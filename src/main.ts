@@ -1,5 +1,5 @@
 // The only place that wires things together (docs/architecture.md).
-import type { Server } from "node:http";
+import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Config } from "./config.js";
@@ -130,9 +130,15 @@ export async function startTlim(config: Config, log: Logger = createLogger(confi
   const httpsServer = config.httpTls && tls ? createHttpsServer({ ...tls.pem }, app) : null;
   // A reloaded certificate serves the next handshakes; connections up keep theirs.
   if (httpsServer && tls) tls.onReload((pem) => httpsServer.setSecureContext({ ...pem }));
-  const server: Server = await new Promise((resolve, reject) => {
-    const s: Server = httpsServer ? httpsServer.listen(config.httpPort, config.httpHost, () => resolve(s)) : app.listen(config.httpPort, config.httpHost, () => resolve(s));
-    s.once("error", reject);
+  // Not app.listen: Express 5 calls its callback on a listen error too, as if it were listening.
+  const server: Server = httpsServer ?? createHttpServer(app);
+  await new Promise<void>((resolve, reject) => {
+    const failed = (err: Error) => reject(new Error(`cannot listen for HTTP on ${config.httpHost}:${config.httpPort}: ${err.message} (TLIM_HTTP_HOST / TLIM_HTTP_PORT)`, { cause: err }));
+    server.once("error", failed);
+    server.listen(config.httpPort, config.httpHost, () => {
+      server.off("error", failed);
+      resolve();
+    });
   });
   const port = (server.address() as AddressInfo).port;
   const scheme = config.httpTls ? "https" : "http";

@@ -31,11 +31,19 @@ describe(onServer("tlim command line"), () => {
     for (const name of ["TLIM_HTTP_PORT", "TLIM_DB_URL", "TLIM_XMPP_SECRET"]) expect(r.stderr).toContain(name);
   });
 
+  const freePort = async () => {
+    const s = net.createServer().listen(0, "127.0.0.1");
+    await new Promise((r) => s.once("listening", r));
+    const port = (s.address() as net.AddressInfo).port;
+    await new Promise((r) => s.close(r));
+    return port;
+  };
+
   /** `tlim start` as a process, without TLIM_API_SECRET, against a fresh Prosody; resolves when healthy. */
   async function startWithoutSecret(jimPort: number) {
     const prosody = await startXmppServer();
     const cwd = mkdtempSync(join(tmpdir(), "tlim-closed-"));
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = await freePort();
     const proc = spawn(process.execPath, [BIN, "start"], {
       cwd,
       env: {
@@ -61,14 +69,6 @@ describe(onServer("tlim command line"), () => {
     }
     return { port, output: () => output, stop };
   }
-
-  const freePort = async () => {
-    const s = net.createServer().listen(0, "127.0.0.1");
-    await new Promise((r) => s.once("listening", r));
-    const port = (s.address() as net.AddressInfo).port;
-    await new Promise((r) => s.close(r));
-    return port;
-  };
 
   it("starts without TLIM_API_SECRET but keeps both HTTP APIs closed (401), never open", async () => {
     const jimPort = await freePort();
@@ -96,6 +96,23 @@ describe(onServer("tlim command line"), () => {
     } finally {
       blocker.close();
       await t.stop();
+    }
+  });
+
+  it("start stops with exit status 1 and says which address when the HTTP port is taken", async () => {
+    const blocker = net.createServer().listen(0, "127.0.0.1");
+    await new Promise((r) => blocker.once("listening", r));
+    const port = (blocker.address() as net.AddressInfo).port;
+    const cwd = mkdtempSync(join(tmpdir(), "tlim-taken-"));
+    try {
+      // The database opens first (SQLite in cwd); the HTTP listener comes before any XMPP link.
+      const r = run(["start"], { TLIM_HTTP_PORT: String(port), TLIM_XMPP_SECRET: "x", TLIM_API_AUTH: "none" }, cwd);
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stderr).toContain(`cannot listen for HTTP on 127.0.0.1:${port}`);
+      expect(r.stderr).toContain("EADDRINUSE");
+    } finally {
+      blocker.close();
+      rmSync(cwd, { recursive: true, force: true });
     }
   });
 
