@@ -11,6 +11,7 @@ import { createTestDatabase } from "../support/mysql.js";
 import { onServer, startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
 import { connectClient, type TestClient } from "../support/xmpp-client.js";
 import { envelope, isMessageWithId, sleep, tlimMessage } from "../support/tlim-stanzas.js";
+import { freePort } from "../support/processes.js";
 
 const BIN = new URL("../../bin/tlim.js", import.meta.url).pathname;
 const cleanEnv = () => Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("TLIM_")));
@@ -30,14 +31,6 @@ describe(onServer("tlim command line"), () => {
     expect(r.status).toBe(2);
     for (const name of ["TLIM_HTTP_PORT", "TLIM_DB_URL", "TLIM_XMPP_SECRET"]) expect(r.stderr).toContain(name);
   });
-
-  const freePort = async () => {
-    const s = net.createServer().listen(0, "127.0.0.1");
-    await new Promise((r) => s.once("listening", r));
-    const port = (s.address() as net.AddressInfo).port;
-    await new Promise((r) => s.close(r));
-    return port;
-  };
 
   /** `tlim start` as a process, without TLIM_API_SECRET, against a fresh Prosody; resolves when healthy. */
   async function startWithoutSecret(jimPort: number) {
@@ -181,9 +174,10 @@ describe(onServer("tlim start (a real process) on its default embedded SQLite"),
   let cwd: string;
   let output = "";
   const clients: TestClient[] = [];
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  let port = 0; // a free one, taken once: restarts reuse it
 
   beforeAll(async () => {
+    port = await freePort();
     prosody = await startXmppServer({ users: [["c1", "pw"], ["c2", "pw"]] });
     cwd = mkdtempSync(join(tmpdir(), "tlim-start-"));
     // The file gives some values, the environment the rest (and would win on a conflict).

@@ -11,6 +11,7 @@ import { createDb, DB_KINDS, type TestDb } from "../support/tlim.js";
 import { envelope, envelopeIdsOf, sleep, tlimMessage } from "../support/tlim-stanzas.js";
 import { connectClient, type Element, type TestClient } from "../support/xmpp-client.js";
 import { onServer, startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
+import { freePort } from "../support/processes.js";
 
 const BIN = new URL("../../bin/tlim.js", import.meta.url).pathname;
 const SECRET = "k";
@@ -21,7 +22,7 @@ describe.each(DB_KINDS)(onServer("kill -9 of tlim under load on %s"), (kind) => 
   let cwd: string;
   let proc: ChildProcess | null = null;
   let output = "";
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  let port = 0; // a free one, taken once: restarts reuse it
   const clients: TestClient[] = [];
 
   const start = async () => {
@@ -45,6 +46,7 @@ describe.each(DB_KINDS)(onServer("kill -9 of tlim under load on %s"), (kind) => 
   };
 
   beforeAll(async () => {
+    port = await freePort();
     server = await startXmppServer({ users: [["k1", "pw"], ["k2", "pw"]] });
     db = await createDb(kind, "crash");
     cwd = mkdtempSync(join(tmpdir(), "tlim-crash-"));

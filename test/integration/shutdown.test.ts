@@ -17,6 +17,7 @@ import { createDb, DB_KINDS, type TestDb } from "../support/tlim.js";
 import { envelope, envelopeIdsOf, sleep, tlimMessage } from "../support/tlim-stanzas.js";
 import { connectClient, type Element, type TestClient } from "../support/xmpp-client.js";
 import { onServer, startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
+import { freePort } from "../support/processes.js";
 
 const BIN = new URL("../../bin/tlim.js", import.meta.url).pathname;
 const BOUND_S = 10;
@@ -29,7 +30,7 @@ interface Running {
 }
 
 async function startTlim(server: XmppServerHandle, db: TestDb, cwd: string, env: Record<string, string> = {}): Promise<Running> {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await freePort();
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("TLIM_")));
   const proc = spawn(process.execPath, [BIN, "start"], {
     cwd,

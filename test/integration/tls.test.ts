@@ -18,6 +18,7 @@ import { jimLogin, JimTcpClient, JimWsClient, type JimClient } from "../support/
 import { makeTestCa, type TestCa } from "../support/tls-ca.js";
 import { onServer, startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
 import { API_SECRET, createDb, startTestTlim, type TestDb, type TestTlim } from "../support/tlim.js";
+import { freePort } from "../support/processes.js";
 
 const SECRET = "tls-token-secret";
 const token = (user: string) => signToken(SECRET, user, Math.floor(Date.now() / 1000) + 3600);
@@ -244,7 +245,7 @@ describe(onServer("a tlim process reloads its certificate on kill -HUP"), () => 
     const live = { cert: join(ca.dir, "plive.pem"), key: join(ca.dir, "plive.key") };
     copyFileSync(first.cert, live.cert);
     copyFileSync(first.key, live.key);
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = await freePort();
     const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("TLIM_")));
     const proc = spawn(process.execPath, [new URL("../../bin/tlim.js", import.meta.url).pathname, "start"], {
       env: {

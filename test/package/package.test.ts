@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sleep } from "../support/tlim-stanzas.js";
 import { startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
+import { freePort } from "../support/processes.js";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const PKG = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { name: string; version: string };
@@ -99,7 +100,7 @@ describe("the npm package", () => {
     });
 
     it("connects to Prosody, serves /healthz, and exits 0 on SIGTERM", async () => {
-      const port = 20000 + Math.floor(Math.random() * 20000);
+      const port = await freePort();
       const proc = spawn(tlim, ["start"], {
         cwd: dir,
         env: {
