@@ -3,6 +3,16 @@
 import { existsSync, readFileSync } from "node:fs";
 import { z } from "zod";
 import { addressId, IdError } from "./protocol/ids.js";
+import { parseDbUrl } from "./store/sql/db-url.js";
+
+/** TLIM_DB_URL is checked by the parser the store opens it with (one list of the accepted forms). */
+function dbUrlProblem(url: string, ctx: z.RefinementCtx): void {
+  try {
+    parseDbUrl(url);
+  } catch (err) {
+    ctx.addIssue({ code: "custom", message: (err as Error).message });
+  }
+}
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.preprocess(
@@ -67,7 +77,7 @@ export const OPTIONS = {
   xmppPingTimeoutS: { env: "TLIM_XMPP_PING_TIMEOUT_S", schema: int(1, 600).default(10), doc: "a ping unanswered this long means a half-open link: reconnect" },
   xmppReconnectMinMs: { env: "TLIM_XMPP_RECONNECT_MIN_MS", schema: int(10, 600000).default(500), doc: "first reconnect delay; doubles per failure, with jitter" },
   xmppReconnectMaxMs: { env: "TLIM_XMPP_RECONNECT_MAX_MS", schema: int(10, 3600000).default(30000), doc: "upper bound of the reconnect delay" },
-  dbUrl: { env: "TLIM_DB_URL", schema: z.string().regex(/^(sqlite:|mysql:\/\/|mariadb:\/\/)/, "must start with sqlite:, mysql:// or mariadb://").default("sqlite:./data/tlim.sqlite"), doc: "database: sqlite:<file> (or sqlite::memory:), mysql://user:pass@host:port/db, mariadb://…" },
+  dbUrl: { env: "TLIM_DB_URL", schema: z.string().superRefine(dbUrlProblem).default("sqlite:./data/tlim.sqlite"), doc: "database: sqlite:<file> (or sqlite::memory:), mysql://user:pass@host:port/db, mariadb://…, oracle://user:pass@host:1521/service, mssql://user:pass@host:1433/db (docs/databases.md)" },
   httpHost: { env: "TLIM_HTTP_HOST", schema: z.string().min(1).default("127.0.0.1"), doc: "HTTP API listen address" },
   httpPort: { env: "TLIM_HTTP_PORT", schema: int(0, 65535).default(9595), doc: "HTTP API port (0 = any free port)" },
   apiSecret: { env: "TLIM_API_SECRET", schema: z.string().default(""), doc: "secret for /plugins/tlim/* (Authorization: Bearer <secret> or secret=<secret>); while empty (and TLIM_API_AUTH is not none) the HTTP APIs answer 401 to everything" },

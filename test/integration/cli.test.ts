@@ -153,6 +153,12 @@ describe(onServer("tlim migrate --print"), () => {
       const all = run(["migrate", "--print", "--all"], { TLIM_DB_URL: "mysql://root@127.0.0.1:1/none" });
       expect(all.status, all.stderr).toBe(0);
       expect(all.stdout).toBe(readFileSync(new URL("../../sql/mysql.sql", import.meta.url), "utf8"));
+      // The same for the databases that cannot run here: the URL is accepted, nothing connects.
+      for (const [url, file] of [["oracle://tlim:pw@127.0.0.1:1/FREEPDB1", "oracle.sql"], ["mssql://sa:pw@127.0.0.1:1/tlim", "sqlserver.sql"]]) {
+        const script = run(["migrate", "--print", "--all"], { TLIM_DB_URL: url! });
+        expect(script.status, script.stderr).toBe(0);
+        expect(script.stdout).toBe(readFileSync(new URL(`../../sql/${file}`, import.meta.url), "utf8"));
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
       await mysql.drop();

@@ -41,6 +41,16 @@ describe("loadConfig", () => {
     expect(c.apiAuth).toBe("none");
   });
 
+  it("accepts every database URL the store opens (Oracle, SQL Server too) and says what is wrong with others", () => {
+    for (const url of ["oracle://tlim:pw@db:1521/FREEPDB1", "mssql://sa:pw@db:1433/tlim", "sqlserver://sa:pw@db/tlim?trustServerCertificate=true", "sqlite::memory:"]) {
+      expect(loadConfig({ env: { TLIM_XMPP_SECRET: "s", TLIM_DB_URL: url } }).dbUrl).toBe(url);
+    }
+    expect(() => loadConfig({ env: { TLIM_XMPP_SECRET: "s", TLIM_DB_URL: "mssql://sa:hunter2@db/tlim?encrypt=maybe" } })).toThrow(
+      /TLIM_DB_URL \(dbUrl\): database url 'mssql:\/\/sa:\*\*\*@db\/tlim\?encrypt=maybe': encrypt must be true or false/,
+    );
+    expect(() => loadConfig({ env: { TLIM_XMPP_SECRET: "s", TLIM_DB_URL: "oracle://u:p@db:1521/" } })).toThrow(/missing service name/);
+  });
+
   it("retention: off by default, per-kind days override the common one, whole days only", () => {
     const base = { TLIM_XMPP_SECRET: "s", TLIM_API_SECRET: "k" };
     expect(loadConfig({ env: base })).toMatchObject({ retentionDays: 0, retentionChatDays: undefined, retentionSessionDays: undefined, retentionIntervalS: 3600, retentionBatch: 500 });
