@@ -132,6 +132,7 @@ export const OPTIONS = {
   retentionSessionDays: { env: "TLIM_RETENTION_SESSION_DAYS", schema: days.optional(), doc: "overrides TLIM_RETENTION_DAYS for sessions (group conversations) (0 = keep them forever; unset = TLIM_RETENTION_DAYS)" },
   retentionIntervalS: { env: "TLIM_RETENTION_INTERVAL_S", schema: int(1, 7 * 86400).default(3600), doc: "seconds between two purge rounds (a round runs batches until it has walked every conversation and inbox)" },
   retentionBatch: { env: "TLIM_RETENTION_BATCH", schema: int(1, 10000).default(500), doc: "most messages (and most inbox entries) one purge transaction removes" },
+  migrateOnStart: { env: "TLIM_MIGRATE_ON_START", schema: bool.default(true), doc: "tlim start applies pending migrations first; 0: it refuses to start while any is pending and names them (a schema a DBA creates from sql/, docs/databases.md)" },
   synchronize: { env: "TLIM_DB_SYNCHRONIZE", schema: bool.default(false), doc: "tests only: let TypeORM create the schema instead of running migrations" },
 } satisfies Record<string, Option>;
 

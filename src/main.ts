@@ -46,7 +46,7 @@ const HTTP_CLOSE_GRACE_MS = 1000;
 const PROVISION_TIMEOUT_MS = 10_000;
 
 export async function startTlim(config: Config, log: Logger = createLogger(config.logLevel, { format: config.logFormat })): Promise<Tlim> {
-  const store = await openStore(config.dbUrl, { synchronize: config.synchronize, migrate: !config.synchronize });
+  const store = await openStore(config.dbUrl, { synchronize: config.synchronize, migrate: config.migrateOnStart && !config.synchronize });
   // One set of metrics per instance (docs/operations.md "Metrics"); process metrics only when served.
   const metrics = new Metrics({ defaults: config.metrics });
   const core = new ImCore(store, {

@@ -109,6 +109,18 @@ describe(onServer("tlim command line"), () => {
     }
   });
 
+  it("with TLIM_MIGRATE_ON_START=0, start refuses a database with pending migrations and names them", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "tlim-pending-"));
+    try {
+      const r = run(["start"], { TLIM_XMPP_SECRET: "x", TLIM_MIGRATE_ON_START: "0", TLIM_HTTP_PORT: String(await freePort()) }, cwd);
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/needs migrations \(Init1795000000000, .*DropRetentionIndexes1795000000005\): run `npx tlim migrate`/);
+      expect((await migrationStatus(`sqlite:${join(cwd, "data", "tlim.sqlite")}`)).applied).toEqual([]);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
   it("migrate creates the schema on SQLite and on MariaDB, and is idempotent", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tlim-cli-"));
     const mysql = await createTestDatabase("cli");

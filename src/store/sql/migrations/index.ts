@@ -1,5 +1,6 @@
-// The migration sets, one per dialect. Applied only on request (`tlim migrate`, or
-// openStore(url, { migrate: true })); never automatically at start-up.
+// The migration sets, one per dialect. Applied by `tlim migrate`, and by `tlim start` unless
+// TLIM_MIGRATE_ON_START=0 (openStore(url, { migrate: true })); openStore alone refuses a database
+// with pending migrations and names them.
 import type { MigrationInterface } from "typeorm";
 import type { DbKind } from "../dialect.js";
 import { Init1795000000000 as SqliteInit } from "./sqlite/1795000000000-Init.js";
