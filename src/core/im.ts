@@ -21,6 +21,8 @@ import { SessionService } from "./services/sessions.js";
 import type { DeliverySink, Inbound, SubmitResult } from "./types.js";
 import { GroupCommitWriter } from "./writer.js";
 
+const SHUTTING_DOWN = "tlim is shutting down; nothing was stored, send again shortly";
+
 export { SERVER_USER } from "./server-user.js";
 export type { ConversationEntry } from "./services/messaging.js";
 
@@ -174,7 +176,7 @@ export class ImCore {
     try {
       // Nothing new once a shutdown began: the sender is told to send again (type="wait"); what
       // was accepted before still commits and is answered.
-      if (!this.accepting) throw ImError.overloaded("tlim is shutting down; nothing was stored, send again shortly");
+      if (!this.accepting) throw ImError.overloaded(SHUTTING_DOWN);
       // Ids are checked where each transport decodes them; again here for envelopes a gateway
       // built itself (cheap on valid ids), so nothing unchecked reaches the store or a socket.
       const env = checkEnvelopeIds(inbound.envelope);
@@ -223,6 +225,9 @@ export class ImCore {
   async drain(): Promise<void> {
     this.accepting = false;
     while (this.submitting > 0) await new Promise<void>((r) => this.drainWaiters.push(r));
+    // The services (HTTP business messages, revokes, dissolves) submit to the writer directly:
+    // closing it refuses theirs too, at the one place every message passes.
+    this.writer.close(SHUTTING_DOWN);
     await this.writer.idle();
   }
 

@@ -96,6 +96,9 @@ export class GroupCommitWriter {
     this.pipeline = store.concurrentCommits && opts.maxInFlight > 1;
   }
 
+  /** Set by close(): why submits are refused. */
+  private closedWith: string | null = null;
+
   /** Messages waiting for a batch (the bounded part). */
   get queued(): number {
     return this.queue.length;
@@ -117,6 +120,7 @@ export class GroupCommitWriter {
       // The same message again (a client resending before its ack): never a second insert.
       return new Promise((resolve, reject) => (first.followers ??= []).push({ resolve, reject }));
     }
+    if (this.closedWith !== null) return Promise.reject(ImError.overloaded(this.closedWith));
     if (this.queue.length >= this.maxQueued) {
       return Promise.reject(ImError.overloaded(`the write queue is full (${this.maxQueued} messages wait for the database); nothing was stored, send again later`));
     }
@@ -130,6 +134,15 @@ export class GroupCommitWriter {
         setImmediate(() => void this.drain());
       }
     });
+  }
+
+  /**
+   * Graceful shutdown: every later submit is refused with error-021 and `reason` (nothing is
+   * stored, the sender may send again), whichever path it comes by (XMPP, J-IM, HTTP services);
+   * what was accepted before still commits. Then wait for idle().
+   */
+  close(reason: string): void {
+    this.closedWith ??= reason;
   }
 
   /** Resolves when nothing is queued or in flight (used at shutdown). */

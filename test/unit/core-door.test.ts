@@ -102,6 +102,21 @@ describe("the services keep the checks", () => {
     await core.close();
   });
 
+  it("a shutdown refuses the services' messages too: one accepted before drain() commits, one after gets error-021 and is not stored", async () => {
+    const core = makeCore();
+    const { session } = await core.sessions.create({ sessionType: 0, owner: "a", members: [{ userId: "b" }] });
+    const before = core.messaging.business("MTB-100", "b", '[{"text":"before"}]');
+    const drained = core.drain();
+    await expect(core.messaging.business("MTB-100", "b", '[{"text":"after"}]')).rejects.toMatchObject({ code: "error-021", message: expect.stringContaining("shutting down") });
+    await expect(core.sessions.dissolve(session.sessionId)).rejects.toMatchObject({ code: "error-021" });
+    await drained;
+    expect((await before).msgType).toBe("MTB-100");
+    const chat = await core.messaging.historyFor("b", { peer: "admin" });
+    expect((await chat!(0, 10)).items.map((m) => m.body)).toEqual(['[{"text":"before"}]']);
+    expect((await core.sessions.membersSeenBy(session.sessionId, "b"))?.length).toBeGreaterThan(0); // not dissolved
+    await core.close();
+  });
+
   it("board.update / board.delete of an unknown entry: error-018 naming it", async () => {
     const core = makeCore();
     await expect(core.board.update("x", { title: "t" })).rejects.toMatchObject({ code: "error-018", message: "board entry 'x' does not exist" });
