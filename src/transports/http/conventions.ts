@@ -197,25 +197,53 @@ export function jsonArrayParam(p: Params, name: string, err: (detail: string) =>
 export const SECRET_IN_QUERY_OFF =
   "secret= is turned off on this server (TLIM_API_SECRET_IN_QUERY=0): send the API secret as Authorization: Bearer …";
 
+/** What checkSecret found: "ok" lets the request in; the others are refusals (401 for every caller). */
+export type SecretCheck = "ok" | "closed" | "query-refused" | "missing" | "wrong";
+
+/**
+ * The API secret check of the HTTP API, the J-IM HTTP API and /metrics (docs/architecture.md "The
+ * APIs are closed without a secret"); pure, each caller words its own refusal.
+ *   expected       the configured secret (TLIM_API_SECRET); null = no check (TLIM_API_AUTH=none,
+ *                  TLIM_METRICS_AUTH=none) -> "ok"; "" = closed -> "closed" whatever was sent.
+ *   authorization  the Authorization header: `Bearer <secret>` (scheme case-insensitive, RFC 6750).
+ *   querySecret    the `secret=` parameter as received (undefined = absent; a caller that never
+ *                  reads one passes undefined).
+ *   inQuery        whether `secret=` counts (TLIM_API_SECRET_IN_QUERY); when false, a `secret=`
+ *                  without a bearer header is "query-refused" (a URL with the secret ends up in
+ *                  logs and histories), even the right one.
+ * "missing" when nothing usable was sent, "wrong" when a secret was sent and it differs (compared
+ * in constant time).
+ */
+export function checkSecret(expected: string | null, authorization: string | undefined, querySecret: string | undefined, opts: { inQuery: boolean }): SecretCheck {
+  if (expected === null) return "ok";
+  if (expected === "") return "closed";
+  const header = authorization ?? "";
+  const bearer = header.toLowerCase().startsWith("bearer ");
+  if (!bearer && !opts.inQuery && querySecret !== undefined) return "query-refused";
+  const given = bearer ? header.slice(7).trim() : opts.inQuery ? querySecret ?? "" : "";
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  if (a.length === b.length && timingSafeEqual(a, b)) return "ok";
+  return given === "" ? "missing" : "wrong";
+}
+
 /** `Authorization: Bearer <secret>` or `secret=<secret>` (docs/architecture.md "The APIs are closed without a secret"). */
 export function requireSecret(secret: string | null, opts: { inQuery?: boolean } = {}) {
   // TLIM_API_SECRET_IN_QUERY=0: secret= is refused (a URL with the secret ends up in logs and histories).
   const inQuery = opts.inQuery ?? true;
-  const expected = secret === null ? null : Buffer.from(secret);
+  const missing = inQuery ? "the API secret is missing (Authorization: Bearer … or secret=…)" : "the API secret is missing (Authorization: Bearer …)";
+  const refusals: Record<Exclude<SecretCheck, "ok">, string> = {
+    // The API needs a secret; without one configured it stays closed (not open).
+    closed: "the HTTP API is closed: no TLIM_API_SECRET is configured (set one, or TLIM_API_AUTH=none)",
+    "query-refused": SECRET_IN_QUERY_OFF,
+    missing,
+    wrong: "the API secret is wrong",
+  };
   return (req: Request, res: Response, next: NextFunction): void => {
-    if (expected === null) return next();
-    if (expected.length === 0) {
-      // The API needs a secret; without one configured it stays closed (not open).
-      return fail(res, ImError.unauthorized("the HTTP API is closed: no TLIM_API_SECRET is configured (set one, or TLIM_API_AUTH=none)"), {}, 401);
-    }
-    const header = req.get("authorization") ?? "";
-    const bearer = header.toLowerCase().startsWith("bearer ");
-    if (!bearer && !inQuery && paramsOf(req).secret !== undefined) return fail(res, ImError.unauthorized(SECRET_IN_QUERY_OFF), {}, 401);
-    const given = bearer ? header.slice(7).trim() : inQuery ? paramsOf(req).secret ?? "" : "";
-    const buf = Buffer.from(given);
-    if (buf.length === expected.length && timingSafeEqual(buf, expected)) return next();
-    const missing = inQuery ? "the API secret is missing (Authorization: Bearer … or secret=…)" : "the API secret is missing (Authorization: Bearer …)";
-    fail(res, ImError.unauthorized(given === "" ? missing : "the API secret is wrong"), {}, 401);
+    if (secret === null) return next();
+    const check = checkSecret(secret, req.get("authorization"), paramsOf(req).secret, { inQuery });
+    if (check === "ok") return next();
+    fail(res, ImError.unauthorized(refusals[check]), {}, 401);
   };
 }
 

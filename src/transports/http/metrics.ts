@@ -1,7 +1,7 @@
 // GET /metrics (Prometheus text format) and the HTTP request metrics (docs/operations.md "Metrics").
-import { timingSafeEqual } from "node:crypto";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { Metrics } from "../../metrics.js";
+import { checkSecret } from "./conventions.js";
 
 export interface MetricsRouteOptions {
   /** The bearer token a scraper must send (TLIM_API_SECRET); null = open (TLIM_METRICS_AUTH=none).
@@ -36,19 +36,16 @@ export function httpMetrics(metrics: Metrics): RequestHandler {
 
 /** GET /metrics: the text exposition; `Authorization: Bearer <secret>` unless opened. */
 export function metricsEndpoint(metrics: Metrics, opts: MetricsRouteOptions): RequestHandler {
-  const expected = opts.secret === null ? null : Buffer.from(opts.secret);
   return async (req: Request, res: Response) => {
-    if (expected !== null) {
-      const header = req.get("authorization") ?? "";
-      const given = Buffer.from(header.toLowerCase().startsWith("bearer ") ? header.slice(7).trim() : "");
-      if (expected.length === 0 || given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        res.status(401).set("www-authenticate", 'Bearer realm="tlim metrics"').type("text/plain").send(
-          expected.length === 0
-            ? "metrics need TLIM_API_SECRET as a bearer token, and none is configured (set one, or TLIM_METRICS_AUTH=none)\n"
-            : "metrics need Authorization: Bearer <TLIM_API_SECRET>\n",
-        );
-        return;
-      }
+    // Only the header counts here: a scraper sends no secret= (and one is ignored, not refused).
+    const check = checkSecret(opts.secret, req.get("authorization"), undefined, { inQuery: false });
+    if (check !== "ok") {
+      res.status(401).set("www-authenticate", 'Bearer realm="tlim metrics"').type("text/plain").send(
+        check === "closed"
+          ? "metrics need TLIM_API_SECRET as a bearer token, and none is configured (set one, or TLIM_METRICS_AUTH=none)\n"
+          : "metrics need Authorization: Bearer <TLIM_API_SECRET>\n",
+      );
+      return;
     }
     res.set("content-type", metrics.contentType).set("cache-control", "no-store").send(await metrics.text());
   };

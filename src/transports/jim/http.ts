@@ -6,13 +6,12 @@
 //   /api/user/close     userid -> closes every J-IM connection of the user, 10021
 // Missing userid -> 10020; an invalid one (protocol/ids.ts) -> 10020 with the reason in `data`.
 // Replies are JSON without `command`, except send (as upstream).
-import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { addressId, IdError } from "../../protocol/ids.js";
 import { canonicalKeys, Cmd, idRefusal, jimJson, parseBodyObject, STATUS, type StatusCode } from "../../protocol/jim-commands.js";
 import { ChatRefusal } from "../../protocol/jim-mapping.js";
 import type { JimDeps } from "./context.js";
-import { SECRET_IN_QUERY_OFF } from "../http/conventions.js";
+import { checkSecret, SECRET_IN_QUERY_OFF } from "../http/conventions.js";
 import { refusal, submitChat } from "./commands/chat.js";
 
 export interface HttpOptions {
@@ -26,7 +25,6 @@ export interface HttpOptions {
 const status = (code: StatusCode) => ({ code, msg: STATUS[code] });
 
 export function httpHandler(deps: JimDeps, opts: HttpOptions) {
-  const expected = opts.apiSecret === null ? null : Buffer.from(opts.apiSecret);
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const send = (httpStatus: number, body: unknown) => {
       const text = jimJson(body);
@@ -39,12 +37,10 @@ export function httpHandler(deps: JimDeps, opts: HttpOptions) {
       if (raw === null) return send(413, { error: `request body is larger than ${opts.maxBodyBytes} bytes` });
       const params = paramsOf(url, req, raw);
       // Without a configured secret the API stays closed, it never opens.
-      if (expected !== null && (expected.length === 0 || !secretMatches(expected, req, params, opts.apiSecretInQuery ?? true))) {
-        const header = String(req.headers.authorization ?? "");
+      const check = checkSecret(opts.apiSecret, req.headers.authorization, params.secret, { inQuery: opts.apiSecretInQuery ?? true });
+      if (check !== "ok") {
         // The J-IM status body as upstream, with why when secret= is turned off (TLIM_API_SECRET_IN_QUERY=0).
-        if (!/^bearer /i.test(header) && params.secret !== undefined && opts.apiSecretInQuery === false) {
-          return send(401, { ...status(10020), data: { error: "error-014", detail: SECRET_IN_QUERY_OFF } });
-        }
+        if (check === "query-refused") return send(401, { ...status(10020), data: { error: "error-014", detail: SECRET_IN_QUERY_OFF } });
         return send(401, status(10020));
       }
       switch (url.pathname) {
@@ -94,12 +90,6 @@ function paramsOf(url: URL, req: IncomingMessage, raw: string): Record<string, s
     for (const [k, v] of new URLSearchParams(raw)) out[k] = v;
   }
   return canonicalKeys(out, ["userid", "secret"]) as Record<string, string>;
-}
-
-function secretMatches(expected: Buffer, req: IncomingMessage, params: Record<string, string>, inQuery: boolean): boolean {
-  const header = String(req.headers.authorization ?? "");
-  const given = Buffer.from(header.toLowerCase().startsWith("bearer ") ? header.slice(7).trim() : inQuery ? params.secret ?? "" : "");
-  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 /** The request body as text, or null when it exceeds the limit. */
