@@ -5,6 +5,7 @@
 // element's text or file reference.
 import type { StoredMessage } from "../store/types.js";
 import type { BodyItem, Envelope } from "./envelope.js";
+import { signedFileIdOf } from "./file-ids.js";
 import { addressId, IdError, messageId } from "./ids.js";
 import type { ChatRequest, recallSchema } from "./jim-commands.js";
 import type { z } from "zod";
@@ -121,7 +122,7 @@ function fileElement(content: string): BodyItem {
   if (text === "") throw new ChatRefusal("content (the file reference) is empty");
   // A signed tlim file URL (docs/http-api.md "Credentials") expires: only its file id is kept, and
   // every recipient is handed a fresh URL with the message.
-  const signed = /\/plugins\/tlim\/file\/([0-9a-f]{32})(?:[?#]|$)/.exec(text)?.[1];
+  const signed = signedFileIdOf(text);
   if (signed) return { fileId: signed };
   const param = /[?&]fileId=([^&#]+)/.exec(text)?.[1];
   if (param) return { fileId: decodedParam(param).slice(0, MAX_ID), url: text };

@@ -13,8 +13,8 @@ import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto"
 /** The path prefix of signed file URLs, under the HTTP API. */
 export const FILE_URL_PATH = "/plugins/tlim/file/";
 
-/** tlim's own file ids: 32 hex digits (files.ts). */
-export const TLIM_FILE_ID = /^[0-9a-f]{32}$/;
+// tlim's file ids and the references naming one, kept here for the modules importing them from here.
+export { TLIM_FILE_ID, tlimFileIdOf } from "../../protocol/file-ids.js";
 
 export interface FileUrlOptions {
   /** TLIM_FILE_URL_SECRET ("" = derive from apiSecret). */
@@ -76,18 +76,4 @@ export class FileUrlSigner {
     if (Number(exp) * 1000 < nowMs) return { ok: false, reason: `the file URL expired at ${new Date(Number(exp) * 1000).toISOString()} (ask tlim for a new one)` };
     return { ok: true };
   }
-}
-
-/**
- * The tlim file id a client's file reference names, or null: a bare id, a signed URL
- * (`…/plugins/tlim/file/<id>?…`) or a download URL (`…?fileId=<id>&…`). Used to hand out a fresh
- * URL in place of one that may have expired.
- */
-export function tlimFileIdOf(ref: string): string | null {
-  const t = ref.trim();
-  if (TLIM_FILE_ID.test(t)) return t;
-  const path = /\/plugins\/tlim\/file\/([0-9a-f]{32})(?:[?#]|$)/.exec(t);
-  if (path) return path[1]!;
-  const param = /\/plugins\/tlim\/download\?(?:[^#]*&)?(?:fileId|file_id)=([0-9a-f]{32})(?:[&#]|$)/.exec(t);
-  return param ? param[1]! : null;
 }

@@ -9,6 +9,7 @@ import type { Request, RequestHandler, Response } from "express";
 import multer from "multer";
 import type { ImCore } from "../../core/im.js";
 import { ERROR_CATALOGUE, ImError } from "../../protocol/errors.js";
+import { TLIM_FILE_ID } from "../../protocol/file-ids.js";
 import type { StoredFile } from "../../store/types.js";
 import { charLength, fail, ok, paramsOf, text, userIdParam } from "./conventions.js";
 import type { FileUrlSigner } from "./file-urls.js";
@@ -30,7 +31,6 @@ const UPLOADS = {
 
 export const FILE_ENDPOINTS = [...Object.keys(UPLOADS), "download"];
 
-const FILE_ID = /^[0-9a-f]{32}$/;
 /** The original's file part name; any single file part is accepted. */
 const FILE_PART = "mFile";
 const NAME_MAX = 256;
@@ -123,7 +123,7 @@ export function fileHandlers(core: ImCore, opts: FileOptions): Record<string, Re
       const p = paramsOf(req);
       const fileId = text(p, "fileId", { max: 64 }) || text(p, "file_id", { max: 64 });
       if (fileId === "") throw ImError.badParam("fileId is empty");
-      const meta = FILE_ID.test(fileId) ? await core.files.get(fileId) : null;
+      const meta = TLIM_FILE_ID.test(fileId) ? await core.files.get(fileId) : null;
       if (!meta) throw ImError.recordNotFound(`file '${fileId.slice(0, 64)}' does not exist`);
       sendStored(res, opts.dir, meta, cleanName(text(p, "fileName", { max: 1024 }) || meta.fileName));
     } catch (err) {
@@ -143,7 +143,7 @@ export function signedFileHandler(core: ImCore, dir: string, urls: FileUrlSigner
   return async (req, res) => {
     try {
       const fileId = String(req.params.fileId ?? "");
-      if (!FILE_ID.test(fileId)) throw ImError.recordNotFound("not a tlim file id (32 hex digits)");
+      if (!TLIM_FILE_ID.test(fileId)) throw ImError.recordNotFound("not a tlim file id (32 hex digits)");
       const q = req.query as Record<string, unknown>;
       const check = urls.verify(fileId, typeof q.exp === "string" ? q.exp : undefined, typeof q.sig === "string" ? q.sig : undefined);
       if (!check.ok) {
