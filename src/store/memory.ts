@@ -25,7 +25,7 @@ import type {
   Style,
   User,
 } from "./types.js";
-import { kindOfConv, purgeWalk } from "./purge.js";
+import { purgeWalk } from "./purge.js";
 
 /** Mirrors the varchar sizes of the schema (src/store/sql/datasource.ts LENGTHS). */
 const LIMITS = {
@@ -273,7 +273,7 @@ export class MemoryStore implements Store {
         const all = r.phase === "messages" ? this.convs.keys() : this.inboxes.keys();
         const after = (k: string) => r.from.key === "" || (r.from.seq === null ? k > r.from.key : k >= r.from.key);
         const keys = [...all].filter(after).sort(cmp).slice(0, r.n);
-        step = walk.next(keys.map((key) => ({ key, kind: kindOfConv(key) })));
+        step = walk.next(keys.map((key) => ({ key })));
       } else if (r.phase === "messages") {
         const rows = [...this.convs.get(r.key)!.messages.values()].filter((m) => m.seq > r.afterSeq).sort((x, y) => x.seq - y.seq);
         step = walk.next(rows.slice(0, r.n));

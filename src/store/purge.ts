@@ -32,10 +32,9 @@ export function kindOfConv(convId: string): Kind {
   return convId.startsWith("chat:") ? "chat" : "session";
 }
 
-/** A conversation (`kind` set) or an inbox head. */
+/** A conversation or an inbox head. */
 export interface KeyRow {
   key: string;
-  kind?: string;
 }
 
 /** A message (`msgFrom`, `msgId` set) or an inbox entry (`convId` set). */
@@ -85,7 +84,7 @@ export function* purgeWalk(req: PurgeRequest): Generator<PurgeRead, PurgePlan, A
       plan.next = { phase, key: k.key, seq: after };
       return plan;
     }
-    const horizon = phase === "messages" ? horizonOf(k.kind ?? "") : last;
+    const horizon = phase === "messages" ? horizonOf(kindOfConv(k.key)) : last;
     if (horizon === null) continue; // a kind kept forever
     for (let page = FIRST_PAGE; ; page = PAGE) {
       const rows = (yield { op: "rows", phase, key: k.key, afterSeq: after, n: page }) as WalkRow[];

@@ -9,6 +9,10 @@ import { migrationsFor } from "../../src/store/sql/migrations/index.js";
 import { migrationStatus, runMigrations } from "../../src/store/sql/migrations/run.js";
 import { chatConvId } from "../../src/store/types.js";
 import { chat } from "./contract.js";
+import { isGate, isMany, type Program, type Row, type Stmt } from "../../src/store/sql/dialect.js";
+import { MysqlDialect } from "../../src/store/sql/adapters/mysql.js";
+import { SqliteDialect } from "../../src/store/sql/adapters/sqlite.js";
+import { purgeDeleteProgram, purgePlanProgram } from "../../src/store/sql/retention.js";
 
 export const INIT = "Init1795000000000";
 export const READS = "ReadsRevokeDissolve1795000000001";
@@ -93,13 +97,37 @@ export async function checkUpgradeFromInit(url: string): Promise<void> {
   expect(await runMigrations(url)).toEqual([READS, HTTP_API, DELIVERY, DROP_RETENTION]);
 }
 
-/** Retention's reads (src/store/sql/retention.ts) with literal values, for EXPLAIN, and their table. */
-export const PURGE_READS: ReadonlyArray<readonly [string, string]> = [
-  ["SELECT conv_id, kind FROM conversations WHERE conv_id > 'chat:a:b' ORDER BY conv_id LIMIT 500", "conversations"],
-  ["SELECT seq, msg_from, msg_id, created_at FROM messages WHERE conv_id = 'chat:a:b' ORDER BY seq LIMIT 501", "messages"],
-  ["SELECT user_id FROM user_inbox WHERE user_id >= 'bob' ORDER BY user_id LIMIT 500", "user_inbox"],
-  ["SELECT seq, conv_id, created_at FROM inbox WHERE user_id = 'bob' AND seq > 7 ORDER BY seq LIMIT 501", "inbox"],
-];
+/**
+ * Every statement one purge call issues (src/store/sql/retention.ts), as the adapter of `kind`
+ * builds it, with its parameters: both phases, from the start and from a cursor, and the deletes.
+ */
+export function purgeStatements(kind: "sqlite" | "mysql"): Stmt[] {
+  const d = kind === "sqlite" ? new SqliteDialect({} as DataSource) : new MysqlDialect({} as DataSource);
+  const out: Stmt[] = [];
+  const drive = <T>(program: Program<T>): T => {
+    let step = program.next([]);
+    while (!step.done) {
+      const s = step.value;
+      const stmts = isMany(s) ? s.many : isGate(s) ? [] : [s];
+      out.push(...stmts);
+      const answer = (x: Stmt): Row[] => {
+        if (/FROM conversations/.test(x.sql)) return [{ conv_id: "chat:a:b" }];
+        if (/FROM user_inbox/.test(x.sql)) return [{ user_id: "bob" }];
+        if (/FROM messages/.test(x.sql)) return [{ seq: 1, msg_from: "a", msg_id: "m1", created_at: 0 }];
+        if (/FROM inbox/.test(x.sql)) return [{ seq: 1, conv_id: "chat:a:b", created_at: 0 }];
+        return [{ n: 0 }];
+      };
+      step = program.next((isMany(s) ? s.many.map(answer) : isGate(s) ? [] : answer(s)) as Row[]);
+    }
+    return step.value;
+  };
+  const req = { chatBefore: 10, sessionBefore: 10, limit: 500 };
+  for (const cursor of [null, { phase: "messages", key: "chat:a:a", seq: null }, { phase: "inbox", key: "", seq: 0 }, { phase: "inbox", key: "bob", seq: 7 }] as const) {
+    drive(purgePlanProgram(d, { ...req, cursor }));
+  }
+  drive(purgeDeleteProgram(d, { messages: [{ convId: "chat:a:b", seq: 1, msgFrom: "a", msgId: "m1" }], inbox: [{ userId: "bob", seq: 1 }], next: null }));
+  return out;
+}
 
 /**
  * A database migrated by an earlier build whose Retention1795000000004 migration added two

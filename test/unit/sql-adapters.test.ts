@@ -36,8 +36,8 @@ function respond(s: Stmt, members: readonly string[]): Row[] {
     return s.params.flatMap((id) => members.map((u) => ({ session_id: id, user_id: u })));
   }
   // Retention's walk: keys, then rows old enough to purge (more than one batch of them).
-  if (/^SELECT conv_id, kind FROM conversations/.test(sql)) {
-    return [{ conv_id: "chat:alice:bob", kind: "chat" }, { conv_id: "session:s1", kind: "session" }];
+  if (/^SELECT conv_id FROM conversations/.test(sql)) {
+    return [{ conv_id: "chat:alice:bob" }, { conv_id: "session:s1" }];
   }
   if (/^SELECT seq, msg_from, msg_id, created_at FROM messages/.test(sql)) {
     return Array.from({ length: 600 }, (_, i) => ({ seq: i + 1, msg_from: "alice", msg_id: `m${i}`, created_at: 0 }));

@@ -35,7 +35,7 @@ import {
   toMember, toMessage, toReadMark, toSession, toStyle, toUser, USER_COLS, userValues,
 } from "./rows.js";
 import type { PurgeRequest, PurgeResult } from "../types.js";
-import { purgeProgram } from "./retention.js";
+import { purgeDeleteProgram, purgePlanProgram } from "./retention.js";
 
 export class SqlStore implements Store {
   private readonly dialect: Dialect;
@@ -488,8 +488,9 @@ export class SqlStore implements Store {
   }
 
   /** Retention: one batch of the purge, one short transaction (retention.ts). */
-  purgeBefore(req: PurgeRequest): Promise<PurgeResult> {
-    return this.dialect.run(() => purgeProgram(this.dialect, req), { tx: true });
+  async purgeBefore(req: PurgeRequest): Promise<PurgeResult> {
+    const plan = await this.dialect.run(() => purgePlanProgram(this.dialect, req), { tx: false });
+    return this.dialect.run(() => purgeDeleteProgram(this.dialect, plan), { tx: true });
   }
 }
 
