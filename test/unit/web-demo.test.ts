@@ -3,12 +3,16 @@
 // without a login. The demo itself, in a real browser: test/browser/demo.test.ts
 // (`npm run test:browser`).
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
-import type { ImCore } from "../../src/core/im.js";
+import { ImCore } from "../../src/core/im.js";
+import { MemoryStore } from "../../src/store/memory.js";
 import { INSTALL_HINT } from "../../src/demo/run.js";
 import { prosodyInstalled } from "../../src/demo/prosody.js";
 import { createHttpApp, type HttpDeps } from "../../src/transports/http/app.js";
@@ -123,5 +127,25 @@ describe("/web/ and /web/api/", () => {
     const forged = token.replace(/^alice/, "bob");
     expect((await fetch(`${on}/web/api/file-url?fileId=x`, { headers: { authorization: `Bearer ${forged}` } })).status).toBe(401);
     expect((await fetch(`${on}/web/api/file-url?fileId=x`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(404);
+  });
+
+  it("records an upload as the logged-in user's, whatever user_id the form carries", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tlim-web-upload-"));
+    const core = new ImCore(new MemoryStore(), { maxTextChars: 3000, revokeWindowS: 120, writeBatchMax: 100, syncPageSize: 10 }, pino({ level: "silent" }));
+    try {
+      const url = await listen({ ...base, core, files: { dir, maxBytes: 1000 }, web: { staticDir: webDir(), xmppWebsocket: "ws://x", userDomain: "localhost", componentDomain: "tlim.localhost", credentials: { admit: () => true, check: async () => ({ ok: true, via: "password" }) } } });
+      const login = await fetch(`${url}/web/api/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ user: "alice", password: "pw" }) });
+      const { token } = (await login.json()) as { token: string };
+      const form = new FormData();
+      form.append("user_id", "bob");
+      form.append("file", new Blob(["hello"], { type: "text/plain" }), "hello.txt");
+      const r = await fetch(`${url}/web/api/upload?user_id=bob`, { method: "POST", headers: { authorization: `Bearer ${token}` }, body: form });
+      expect(r.status).toBe(200);
+      const { fileId } = (await r.json()) as { fileId: string };
+      expect(await core.files.get(fileId)).toMatchObject({ userId: "alice", fileName: "hello.txt", size: 5 });
+    } finally {
+      await core.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

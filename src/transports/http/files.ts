@@ -62,7 +62,12 @@ function disposition(kind: "inline" | "attachment", name: string): string {
   return `${kind}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
 }
 
-export function fileHandlers(core: ImCore, opts: FileOptions): Record<string, RequestHandler> {
+/**
+ * `uploaderOf`: who an upload is recorded as, when the caller is a logged-in user rather than a
+ * business system naming one (`user_id`): the web client's uploads are its user's, whatever the
+ * form says.
+ */
+export function fileHandlers(core: ImCore, opts: FileOptions, uploaderOf?: (req: Request) => string | null): Record<string, RequestHandler> {
   const urls = opts.urls;
   const parse = multer({
     storage: multer.diskStorage({
@@ -102,7 +107,7 @@ export function fileHandlers(core: ImCore, opts: FileOptions): Record<string, Re
         fileName: name,
         contentType: cleanType(file.mimetype),
         size: file.size,
-        userId: userIdParam(p, "user_id", { err: ImError.badParam, optional: true }) || null,
+        userId: uploaderOf ? uploaderOf(req) : userIdParam(p, "user_id", { err: ImError.badParam, optional: true }) || null,
         createdAt: Date.now(),
       });
       const out = UPLOADS[variant](file.filename, name);

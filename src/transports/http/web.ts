@@ -132,11 +132,7 @@ export function webRouter(core: ImCore, opts: WebOptions): express.Router {
   });
 
   // Uploads as /plugins/tlim/uploadForJsonFileId, recorded as the logged-in user's.
-  const upload = fileHandlers(core, opts.files).uploadForJsonFileId!;
-  api.post("/upload", ((req: Authed, res, next) => {
-    Object.defineProperty(req, "query", { value: { user_id: req.webUser }, configurable: true, writable: true });
-    return upload(req, res, next);
-  }) as RequestHandler);
+  api.post("/upload", fileHandlers(core, opts.files, (req) => (req as Authed).webUser ?? null).uploadForJsonFileId!);
 
   api.get("/file-url", async (req, res) => {
     const fileId = typeof req.query.fileId === "string" ? req.query.fileId : "";
