@@ -2,14 +2,14 @@
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import type { Config } from "./config.js";
+import { ConfigError, type Config } from "./config.js";
 import { ImCore } from "./core/im.js";
 import { createLogger, type Logger } from "./log.js";
 import { Metrics } from "./metrics.js";
 import { Retention } from "./core/retention.js";
 import { openStore } from "./store/open.js";
 import type { Store } from "./store/types.js";
-import { TlsCredentials, type ReloadResult } from "./tls.js";
+import { TlsConfigError, TlsCredentials, type ReloadResult } from "./tls.js";
 import { createHttpApp } from "./transports/http/app.js";
 import { FileUrlSigner, tlimFileIdOf } from "./transports/http/file-urls.js";
 import { xep0133Provisioner } from "./transports/http/provision.js";
@@ -46,6 +46,9 @@ const HTTP_CLOSE_GRACE_MS = 1000;
 const PROVISION_TIMEOUT_MS = 10_000;
 
 export async function startTlim(config: Config, log: Logger = createLogger(config.logLevel, { format: config.logFormat })): Promise<Tlim> {
+  // Certificate and key first: a wrong file is a configuration problem (exit 2), found before
+  // the database is opened or migrated.
+  const tls = config.httpTls || config.jimTls !== "off" ? tlsCredentials(config, log) : null;
   const store = await openStore(config.dbUrl, { synchronize: config.synchronize, migrate: config.migrateOnStart && !config.synchronize });
   // One set of metrics per instance (docs/operations.md "Metrics"); process metrics only when served.
   const metrics = new Metrics({ defaults: config.metrics });
@@ -91,7 +94,6 @@ export async function startTlim(config: Config, log: Logger = createLogger(confi
     log.warn("TLIM_API_SECRET is not set: the HTTP APIs answer 401 to every request (set it, or TLIM_API_AUTH=none)");
   }
   // TLS (docs/configuration.md "TLS"): one certificate for every TLS listener, reloaded on SIGHUP.
-  const tls = config.httpTls || config.jimTls !== "off" ? new TlsCredentials({ cert: config.tlsCert, key: config.tlsKey }, log.child({ part: "tls" })) : null;
   const fileUrls = new FileUrlSigner({ secret: config.fileUrlSecret, apiSecret: config.apiSecret, ttlS: config.fileUrlTtlS, base: config.fileUrlBase });
   if (fileUrls.keySource === "random") log.warn("signed file URLs use a random key: set TLIM_FILE_URL_SECRET or TLIM_API_SECRET so they survive a restart");
   const app = createHttpApp({
@@ -248,4 +250,13 @@ export async function startTlim(config: Config, log: Logger = createLogger(confi
 /** A database URL without its password, for logs. */
 export function redact(url: string): string {
   return url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
+}
+
+function tlsCredentials(config: Config, log: Logger): TlsCredentials {
+  try {
+    return new TlsCredentials({ cert: config.tlsCert, key: config.tlsKey }, log.child({ part: "tls" }));
+  } catch (err) {
+    if (err instanceof TlsConfigError) throw new ConfigError([`TLIM_TLS_CERT / TLIM_TLS_KEY: ${err.message}`]);
+    throw err;
+  }
 }

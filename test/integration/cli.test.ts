@@ -11,6 +11,7 @@ import { createTestDatabase } from "../support/mysql.js";
 import { onServer, startXmppServer, type XmppServerHandle } from "../support/xmpp-server.js";
 import { connectClient, type TestClient } from "../support/xmpp-client.js";
 import { envelope, isMessageWithId, sleep, tlimMessage } from "../support/tlim-stanzas.js";
+import { makeTestCa } from "../support/tls-ca.js";
 import { freePort } from "../support/processes.js";
 
 const BIN = new URL("../../bin/tlim.js", import.meta.url).pathname;
@@ -105,6 +106,22 @@ describe(onServer("tlim command line"), () => {
       expect(r.stderr).toContain("EADDRINUSE");
     } finally {
       blocker.close();
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  it("start refuses a TLS key that does not belong to its certificate with exit status 2, before opening the database", () => {
+    const ca = makeTestCa();
+    const cwd = mkdtempSync(join(tmpdir(), "tlim-badtls-"));
+    try {
+      const [one, two] = [ca.issue("one"), ca.issue("two")];
+      const r = run(["start"], { TLIM_XMPP_SECRET: "x", TLIM_HTTP_TLS: "1", TLIM_TLS_CERT: one.cert, TLIM_TLS_KEY: two.key }, cwd);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`TLIM_TLS_CERT / TLIM_TLS_KEY: the key in ${two.key} does not belong to the certificate in ${one.cert}`);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // a message, not a stack
+      expect(existsSync(join(cwd, "data"))).toBe(false);
+    } finally {
+      ca.remove();
       rmSync(cwd, { recursive: true, force: true });
     }
   });
