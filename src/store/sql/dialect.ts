@@ -97,7 +97,8 @@ export interface Dialect {
    * (too long, NOT NULL) still fail. Rows should come sorted by key (lock order).
    */
   insertIgnoreRows(table: string, cols: readonly string[], key: readonly string[], rows: readonly (readonly unknown[])[]): Stmt[];
-  /** Insert-or-update on `key`; `set` says how each updated column changes. Rows sorted by key. */
+  /** Insert-or-update on `key`; `set` says how each updated column changes. Rows sorted by key,
+   * each key once (SQL Server's MERGE refuses a source with a key twice). */
   upsertRows(table: string, cols: readonly string[], key: readonly string[], rows: readonly (readonly unknown[])[], set: Readonly<Record<string, SetRule>>): Stmt[];
   /** `(a, b) IN (…n pairs…)` or its equivalent, 2n parameters in pair order. */
   pairIn(a: string, b: string, n: number): string;

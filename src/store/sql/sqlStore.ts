@@ -324,7 +324,9 @@ export class SqlStore implements Store {
     const d = this.dialect;
     // Sorted: one lock order for concurrent upserts on MySQL. The join time of a member already
     // in stays; the profile snapshot is refreshed.
-    const rows = [...members].sort((a, b) => cmp(a.userId, b.userId)).map((m) => memberValues({ ...m, sessionId }));
+    // One row per member (the last given wins, as one upsert after another would): SQL Server's
+    // MERGE refuses a source with a key twice.
+    const rows = dedupeBy(members, (m) => m.userId).sort((a, b) => cmp(a.userId, b.userId)).map((m) => memberValues({ ...m, sessionId }));
     if (rows.length === 0) return;
     await d.run(function* () {
       yield* many(d.upsertRows("session_members", MEMBER_COLS, ["session_id", "user_id"], rows, { user_name: "new", acct_login: "new", pic: "new" }));
