@@ -341,9 +341,18 @@ describe("SQL Server batches", () => {
     const out = await store.commitBatch(Array.from({ length: 300 }, (_, i) => msg("alice", `peer${i}`, `x${i}`)));
     expect(out.every((o) => o.status === "stored")).toBe(true);
     expect(txLog).toEqual(["begin", "commit"]);
+    expect(log[0]!.sql).toBe("SET XACT_ABORT ON"); // the first error ends the batch and the transaction
     expect(log.every((r) => r.tx && r.params <= MSSQL_MAX_PARAMS)).toBe(true);
     expect(log.length).toBeGreaterThan(3); // 300 × 16 message values alone need three requests
     for (const r of log) expect(checkTsql(r.sql, new Array(r.params).fill(0))).toEqual([]);
+  });
+
+  it("classifies a batch's failure by its first error (mssql throws the last one)", () => {
+    const d = new SqlServerDialect({} as DataSource);
+    // 2627: duplicate key; 3621: "the statement has been terminated", which follows it.
+    expect(d.isDuplicateKey(Object.assign(new Error("terminated"), { number: 3621, precedingErrors: [{ number: 2627 }] }))).toBe(true);
+    expect(d.isTransient(Object.assign(new Error("terminated"), { number: 3621, precedingErrors: [{ number: 2627 }] }))).toBe(false);
+    expect(d.isDuplicateKey(Object.assign(new Error("dup"), { number: 2601 }))).toBe(true);
   });
 
   it("rolls back on a failing statement and reports a deadlock as transient", async () => {

@@ -101,7 +101,13 @@ export class SqlServerDialect implements Dialect {
     const driver = this.ds.driver as unknown as { mssql: Mssql; obtainMasterConnection(): Promise<MssqlPool> };
     const pool = await driver.obtainMasterConnection();
     const tx = opts.tx ? pool.transaction() : null;
-    if (tx) await tx.begin();
+    if (tx) {
+      await tx.begin();
+      // Without it a duplicate key or a constraint error ends only its own statement and the
+      // rest of the batch runs on inside the transaction; with it the first error ends the batch
+      // and the transaction, as `many()` promises ("a failing statement stops the rest").
+      await new driver.mssql.Request(tx).query("SET XACT_ABORT ON");
+    }
     const target = tx ?? pool;
     try {
       const { value } = await driveAsync(program(), (stmts) => this.execAll(driver.mssql, target, stmts));
@@ -159,8 +165,10 @@ export class SqlServerDialect implements Dialect {
 }
 
 function errorNumber(err: unknown): unknown {
-  const e = driverError(err) as { number?: unknown; originalError?: { info?: { number?: unknown } } };
-  return e.number ?? e.originalError?.info?.number;
+  // mssql throws a batch's last error and keeps the earlier ones in precedingErrors: the first
+  // one is what went wrong.
+  const e = driverError(err) as { number?: unknown; originalError?: { info?: { number?: unknown } }; precedingErrors?: Array<{ number?: unknown }> };
+  return e.precedingErrors?.[0]?.number ?? e.number ?? e.originalError?.info?.number;
 }
 
 /** `MERGE INTO t WITH (HOLDLOCK) AS t USING (VALUES (…), …) AS s (cols) ON t.k = s.k …`. */
