@@ -14,7 +14,7 @@ import { MysqlDialect } from "../../src/store/sql/adapters/mysql.js";
 import { OracleDialect, oracleSql } from "../../src/store/sql/adapters/oracle.js";
 import { SqliteDialect } from "../../src/store/sql/adapters/sqlite.js";
 import { MSSQL_MAX_PARAMS, SqlServerDialect, sqlServerBatch } from "../../src/store/sql/adapters/sqlserver.js";
-import { isGate, isMany, type Dialect, type Program, type Row, type Stmt } from "../../src/store/sql/dialect.js";
+import { isGate, isMany, many, stmt, type Dialect, type Program, type Row, type Stmt } from "../../src/store/sql/dialect.js";
 import { SCHEMA } from "../../src/store/sql/migrations/schema-1795000000003.js";
 import { oracleTable } from "../../src/store/sql/migrations/oracle/1795000000000-Init.js";
 import { sqlServerTable } from "../../src/store/sql/migrations/mssql/1795000000000-Init.js";
@@ -302,6 +302,32 @@ describe("Oracle array binding", () => {
       { type: "VARCHAR", maxSize: 2 }, { type: "VARCHAR", maxSize: 5 }, { type: "VARCHAR", maxSize: 9 }, { type: "NUMBER" },
       { type: "VARCHAR", maxSize: 1 }, { type: "NUMBER" },
     ]);
+  });
+});
+
+describe("Oracle commits", () => {
+  it("commits a step whose last statement sends nothing (an empty array bind) explicitly, and never twice", async () => {
+    const log: string[] = [];
+    const conn = {
+      execute: async (sql: string, _b: unknown, opts: Record<string, unknown>) => (log.push(`execute ${sql} autoCommit=${opts.autoCommit}`), { rows: [] }),
+      executeMany: async (sql: string, _r: unknown, opts: Record<string, unknown>) => void log.push(`executeMany ${sql} autoCommit=${opts.autoCommit}`),
+      commit: async () => void log.push("commit"),
+      rollback: async () => void log.push("rollback"),
+    };
+    const ds = {
+      driver: { oracle: { OUT_FORMAT_OBJECT: 4002, DB_TYPE_CLOB: "CLOB", DB_TYPE_NUMBER: "NUMBER", DB_TYPE_VARCHAR: "VARCHAR" } },
+      createQueryRunner: () => ({ connect: async () => conn, release: async () => undefined }),
+    } as unknown as DataSource;
+    const d = new OracleDialect(ds);
+    await d.run(function* () {
+      yield* many([stmt("DELETE FROM inbox WHERE user_id = ?", "a"), { sql: "INSERT INTO inbox (user_id) VALUES (?)", params: [], rows: [] }], { commit: true });
+    }, { tx: true });
+    expect(log).toEqual(["execute DELETE FROM inbox WHERE user_id = :1 autoCommit=false", "commit"]);
+    log.length = 0;
+    await d.run(function* () {
+      yield* many([stmt("DELETE FROM inbox WHERE user_id = ?", "a")], { commit: true });
+    }, { tx: true });
+    expect(log).toEqual(["execute DELETE FROM inbox WHERE user_id = :1 autoCommit=true"]);
   });
 });
 

@@ -100,11 +100,15 @@ export class OracleDialect implements Dialect {
       const c = conn;
       const { value, committed } = await driveAsync(program(), async (stmts, { commit }) => {
         const out: Row[][] = [];
+        // The commit rides on the step's last statement (autoCommit: no extra round trip); when
+        // there is none, or it sends nothing (an empty array bind), an explicit commit.
+        const last = stmts[stmts.length - 1];
+        const rides = commit && opts.tx && last !== undefined && !(last.rows && last.rows.length === 0);
         for (let k = 0; k < stmts.length; k++) {
-          const autoCommit = !opts.tx || (commit && k === stmts.length - 1);
+          const autoCommit = !opts.tx || (rides && k === stmts.length - 1);
           out.push(await this.exec(c, stmts[k]!, autoCommit));
         }
-        if (commit && stmts.length === 0 && opts.tx) await c.commit();
+        if (commit && opts.tx && !rides) await c.commit();
         return out;
       });
       if (opts.tx && !committed) await conn.commit();
