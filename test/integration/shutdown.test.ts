@@ -181,6 +181,7 @@ describe.each(DB_KINDS)(onServer("graceful SIGTERM of tlim on %s"), (kind) => {
       host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username), password: decodeURIComponent(u.password),
       database: u.pathname.slice(1),
     });
+    let lateId = "";
     try {
       const sender = await connectClient(server, "h1", "pw");
       clients.push(sender);
@@ -198,7 +199,9 @@ describe.each(DB_KINDS)(onServer("graceful SIGTERM of tlim on %s"), (kind) => {
         tlim.proc.kill("SIGTERM");
         if (signals === 1) {
           // Nothing new is accepted meanwhile: refused with error-021, type="wait".
-          const late = tlimMessage(`h2@${C}`, envelope({ msg_from: "h1", msg_to: "h2", msg_type: "MTT-000", body: [{ text: "late" }] }));
+          const lateEnv = envelope({ msg_from: "h1", msg_to: "h2", msg_type: "MTT-000", body: [{ text: "late" }] });
+          lateId = lateEnv.msg_id;
+          const late = tlimMessage(`h2@${C}`, lateEnv);
           const answer = sender.waitFor((el) => el.attrs.id === late.attrs.id, 3000);
           await sleep(100);
           await sender.send(late);
@@ -218,6 +221,14 @@ describe.each(DB_KINDS)(onServer("graceful SIGTERM of tlim on %s"), (kind) => {
         else expect(at - signalledAt).toBeLessThan(bound * 1000);
         const line = logLines(tlim.output()).find((l) => l.msg === expectedMsg);
         expect(line, tlim.output().slice(-3000)).toMatchObject({ level: 50, stage: "committing accepted messages", unanswered: 5 });
+      }
+      // The message refused during the stop was not stored (the database is free again now).
+      expect(lateId).not.toBe("");
+      const store = await openStore(db.url, { migrate: false });
+      try {
+        expect(await store.findMessageInConv(chatConvId("h1", "h2"), lateId)).toBeNull();
+      } finally {
+        await store.close();
       }
     } finally {
       await lock.query("UNLOCK TABLES").catch(() => {});
