@@ -311,6 +311,12 @@ export class MemoryStore implements Store {
       .map(({ author, msgId, reader, status, updatedAt }) => ({ author, msgId, reader, status, updatedAt }));
   }
 
+  async readBy(reader: string, messages: Array<{ author: string; msgId: string }>): Promise<Array<{ author: string; msgId: string }>> {
+    this.check();
+    const wanted = new Set(messages.map((m) => key(m.author, m.msgId)));
+    return [...this.reads.values()].filter((r) => r.reader === reader && wanted.delete(key(r.author, r.msgId))).map(({ author, msgId }) => ({ author, msgId }));
+  }
+
   async readCounts(author: string, msgIds: string[]): Promise<Record<string, number>> {
     this.check();
     const wanted = new Set(msgIds);

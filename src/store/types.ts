@@ -347,6 +347,8 @@ export interface Store {
   /** Number of readers per message of one author (findSessionRead/findChatRead); messages with
    * no reads are absent from the result. */
   readCounts(author: string, msgIds: string[]): Promise<Record<string, number>>;
+  /** Which of these messages (author, msg_id) `reader` has read: the read ones, in no order. */
+  readBy(reader: string, messages: Array<{ author: string; msgId: string }>): Promise<Array<{ author: string; msgId: string }>>;
 
   sessionCreate(session: Session, members: Member[]): Promise<void>;
   sessionGet(sessionId: string): Promise<Session | null>;

@@ -547,6 +547,13 @@ export function describeStoreContract(
       expect(await store.readCounts("alice", [p1!.msgId, p2!.msgId, p3!.msgId, "nope", p1!.msgId])).toEqual({ [p1!.msgId]: 2, [p2!.msgId]: 1 });
       expect(await store.readCounts("alice", [])).toEqual({});
       expect(await store.readCounts("bob", [p1!.msgId])).toEqual({});
+      // What one reader has read, among a page of messages (one query): repeats and unknowns too.
+      const byKey = (xs: Array<{ author: string; msgId: string }>) => xs.map((x) => `${x.author}/${x.msgId}`).sort();
+      const page = [p1!, p2!, p3!, p1!].map((m) => ({ author: "alice", msgId: m.msgId })).concat([{ author: "bob", msgId: p1!.msgId }, { author: "alice", msgId: "nope" }]);
+      expect(byKey(await store.readBy("bob", page))).toEqual(byKey([{ author: "alice", msgId: p1!.msgId }, { author: "alice", msgId: p2!.msgId }]));
+      expect(byKey(await store.readBy("carol", page))).toEqual([`alice/${p1!.msgId}`]);
+      expect(await store.readBy("alice", page)).toEqual([]);
+      expect(await store.readBy("bob", [])).toEqual([]);
       expect(await store.readsOf("alice", p3!.msgId)).toEqual([]);
       expect(await store.readsOf("bob", p1!.msgId)).toEqual([]);
 

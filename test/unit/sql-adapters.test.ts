@@ -126,6 +126,7 @@ async function exercise(store: Store): Promise<void> {
   await store.conversationClear(chatConvId("alice", "bob"), ["alice", "bob"]);
   await store.readsOf("alice", "m1");
   await store.readCounts("alice", many(700, (i) => `m${i}`));
+  await store.readBy("alice", many(700, (i) => ({ author: `u${i % 7}`, msgId: `m${i}` })));
   const session = { sessionId: "s9", sessionType: 1, sessionName: "team", sessionUser: "alice", sessionPic: null, sessionValid: 0, sessionCreateTime: "1", sessionModifyTime: null, sessionDeleteTime: null };
   const member = (u: string) => ({ sessionId: "s9", userId: u, userName: u, acctLogin: u, pic: null, ts: "1" });
   await store.sessionCreate(session, many(600, (i) => member(`u${i}`)));

@@ -83,6 +83,11 @@ export class MessagingService {
   }
 
   /** Read marks of one message (findStatusList), ordered by reader. */
+  /** Which of these messages `reader` has read (one query, not one per message). */
+  readBy(reader: string, messages: Array<{ author: string; msgId: string }>): Promise<Array<{ author: string; msgId: string }>> {
+    return this.#store.readBy(reader, messages);
+  }
+
   readsOf(author: string, msgId: string): Promise<ReadMark[]> {
     return this.#store.readsOf(author, msgId);
   }

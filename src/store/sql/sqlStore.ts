@@ -28,7 +28,7 @@ import type {
 } from "../types.js";
 import { dialectFor } from "./adapters/index.js";
 import { commitProgram, DUPLICATE_RETRIES, KnownCounters, TRANSIENT_RETRIES, type Seen } from "./commit.js";
-import { many, stmt, type Dialect } from "./dialect.js";
+import { flatten, many, stmt, type Dialect } from "./dialect.js";
 import {
   CHAT_COLS, chunks, cmp, CURSOR_COLS, dedupeBy, FILE_COLS, IN_CHUNK, marks, MEMBER_COLS, memberValues, MSG_SELECT, msgKey,
   num, ONLINE_COLS, PUBACT_COLS, SESSION_CHANGE_COLS, SESSION_COLS, sessionValues, sortedUnique, str, strOrNull, STYLE_COLS,
@@ -267,6 +267,20 @@ export class SqlStore implements Store {
           author, ...chunk,
         );
         for (const r of rows) out[str(r.msg_id)] = num(r.n);
+      }
+      return out;
+    }, { tx: false });
+  }
+
+  readBy(reader: string, messages: Array<{ author: string; msgId: string }>): Promise<Array<{ author: string; msgId: string }>> {
+    const pairs = dedupeBy(messages, (m) => msgKey(m.author, m.msgId)).map((m) => [m.author, m.msgId] as const);
+    if (pairs.length === 0) return Promise.resolve([]);
+    const d = this.dialect;
+    return d.run(function* () {
+      const out: Array<{ author: string; msgId: string }> = [];
+      for (const chunk of chunks(pairs, 250)) {
+        const rows = yield stmt(`SELECT author, msg_id FROM message_reads WHERE reader = ? AND ${d.pairIn("author", "msg_id", chunk.length)}`, reader, ...flatten(chunk));
+        for (const r of rows) out.push({ author: str(r.author), msgId: str(r.msg_id) });
       }
       return out;
     }, { tx: false });

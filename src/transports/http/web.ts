@@ -117,11 +117,8 @@ export function webRouter(core: ImCore, opts: WebOptions): express.Router {
     // Read state: how many read each of my messages; whether I read each of the others'.
     const mine = items.filter((m) => m.msgFrom === me).map((m) => m.msgId);
     const readers = mine.length > 0 ? await core.messaging.readCounts(me, mine) : {};
-    const readByMe = new Set<string>();
-    for (const m of items) {
-      if (m.msgFrom === me || !/^MT[TS]-00[0-3]$/.test(m.msgType)) continue;
-      if ((await core.messaging.readsOf(m.msgFrom, m.msgId)).some((r) => r.reader === me)) readByMe.add(`${m.msgFrom}/${m.msgId}`);
-    }
+    const theirs = items.filter((m) => m.msgFrom !== me && /^MT[TS]-00[0-3]$/.test(m.msgType)).map((m) => ({ author: m.msgFrom, msgId: m.msgId }));
+    const readByMe = new Set((await core.messaging.readBy(me, theirs)).map((r) => `${r.author}/${r.msgId}`));
     res.json({
       total: page.total,
       messages: items.map((m) => ({
