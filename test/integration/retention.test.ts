@@ -79,10 +79,18 @@ describe.each(DB_KINDS)(onServer("retention on %s"), (kind) => {
       await sendStored(alice, `${b}@${C}`, e);
       sent.push(e.msg_id);
     }
+    // An HTTP device pulls three (new, it starts where the phone is: after the third), its cursor
+    // moves to them (the sixth), then it goes quiet.
+    const ids = (r: any): string[] => r.message_list.map((m: any) => m.msg_id);
+    expect(ids(await tlim.api("getOffline", { user_id: b, device: "pull", length: "3" }))).toEqual(sent.slice(3, 6));
     await age(chatConvId(a, b), 10, 40);
     await purgedTo(b, a, 5);
     const remaining = sent.slice(10);
     expect(await history(b, a)).toEqual(remaining);
+    // getOffline behind the horizon: from its cursor (6), or from a watermark naming a purged
+    // message (which falls back to the cursor), it gets exactly what remains.
+    expect(ids(await tlim.api("getOffline", { user_id: b, device: "pull", getThenClear: "1" }))).toEqual(remaining);
+    expect(ids(await tlim.api("getOffline", { user_id: b, device: "pull", getThenClear: "1", msg_id: sent[5]! }))).toEqual(remaining);
 
     // The phone comes back at its old cursor (3), below the oldest entry left (11): it starts there.
     const again = await f.login(b, "phone");
