@@ -13,9 +13,6 @@
 
 export type DbKind = "sqlite" | "mysql" | "oracle" | "mssql";
 
-/** Every database kind, in the order the docs list them. */
-export const DB_KINDS: readonly DbKind[] = ["sqlite", "mysql", "oracle", "mssql"];
-
 export type Row = Record<string, unknown>;
 
 export interface Stmt {
@@ -175,7 +172,8 @@ export function multiRow(
   return chunkRows(rows, maxRows(d, cols), d.maxStatementBytes).map((chunk) => ({ sql: render(chunk.length), params: flatten(chunk) }));
 }
 
-function limitOffsetSql(limit: number, offset: number): Stmt {
+/** `LIMIT ? OFFSET ?` (SQLite, MySQL/MariaDB). */
+export function limitOffset(limit: number, offset: number): Stmt {
   return stmt("LIMIT ? OFFSET ?", int(limit), int(offset));
 }
 
@@ -183,8 +181,6 @@ function limitOffsetSql(limit: number, offset: number): Stmt {
 export function offsetFetch(limit: number, offset: number): Stmt {
   return stmt("OFFSET ? ROWS FETCH NEXT ? ROWS ONLY", int(offset), int(limit));
 }
-
-export const limitOffset = limitOffsetSql;
 
 function int(n: number): number {
   return Math.max(0, Math.floor(n));

@@ -11,12 +11,13 @@ import type {
   CursorAdvance,
   HistoryFilter,
   InboxItem,
-  InboxRef,
   Member,
   NewMessage,
   OnlineDevice,
   Page,
   Pubact,
+  PurgeRequest,
+  PurgeResult,
   ReadMark,
   Session,
   SessionChanges,
@@ -34,7 +35,6 @@ import {
   num, ONLINE_COLS, PUBACT_COLS, SESSION_CHANGE_COLS, SESSION_COLS, sessionValues, sortedUnique, str, strOrNull, STYLE_COLS,
   toMember, toMessage, toReadMark, toSession, toStyle, toUser, USER_COLS, userValues,
 } from "./rows.js";
-import type { PurgeRequest, PurgeResult } from "../types.js";
 import { purgeDeleteProgram, purgePlanProgram } from "./retention.js";
 
 export class SqlStore implements Store {
