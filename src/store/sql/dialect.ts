@@ -126,6 +126,11 @@ export function insertSql(table: string, cols: readonly string[], rows: number):
   return `INSERT INTO ${table} (${cols.join(", ")}) VALUES ${placeholders(cols.length, rows)}`;
 }
 
+/** A MERGE's insert branch from its source alias `s` (Oracle, SQL Server). */
+export function mergeInsert(cols: readonly string[]): string {
+  return `WHEN NOT MATCHED THEN INSERT (${cols.join(", ")}) VALUES (${cols.map((c) => `s.${c}`).join(", ")})`;
+}
+
 /** Rows → one parameter list. A plain loop: Array.prototype.flat was 5.7 % of CPU under load
  * (docs/performance.md). */
 export function flatten(rows: readonly (readonly unknown[])[]): unknown[] {

@@ -20,7 +20,7 @@
 //   FROM dual.
 import type { DataSource, QueryRunner } from "typeorm";
 import {
-  chunkRows, driveAsync, driverError, INSERT_CHUNK, lowerKeys, numberPlaceholders, offsetFetch, SqlCache,
+  chunkRows, driveAsync, driverError, mergeInsert, INSERT_CHUNK, insertSql, lowerKeys, placeholders, numberPlaceholders, offsetFetch, SqlCache,
   type Dialect, type Program, type Row, type SetRule, type Stmt,
 } from "../dialect.js";
 
@@ -75,8 +75,7 @@ export class OracleDialect implements Dialect {
   }
 
   insertRows(table: string, cols: readonly string[], rows: readonly (readonly unknown[])[]): Stmt[] {
-    const sql = `INSERT INTO ${table} (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`;
-    return bulk(sql, rows, this.maxStatementBytes);
+    return bulk(insertSql(table, cols, 1), rows, this.maxStatementBytes);
   }
 
   insertIgnoreRows(table: string, cols: readonly string[], key: readonly string[], rows: readonly (readonly unknown[])[]): Stmt[] {
@@ -89,7 +88,7 @@ export class OracleDialect implements Dialect {
   }
 
   pairIn(a: string, b: string, n: number): string {
-    return `(${a}, ${b}) IN (${new Array(n).fill("(?, ?)").join(", ")})`;
+    return `(${a}, ${b}) IN (${placeholders(2, n)})`;
   }
 
   async run<T>(program: () => Program<T>, opts: { tx: boolean }): Promise<T> {
@@ -161,9 +160,6 @@ function mergeHead(table: string, cols: readonly string[], key: readonly string[
   return `MERGE INTO ${table} t USING (SELECT ${src} FROM dual) s ON (${on})`;
 }
 
-function mergeInsert(cols: readonly string[]): string {
-  return `WHEN NOT MATCHED THEN INSERT (${cols.join(", ")}) VALUES (${cols.map((c) => `s.${c}`).join(", ")})`;
-}
 
 /** One single-row statement per chunk of rows, run with array binding. */
 function bulk(sql: string, rows: readonly (readonly unknown[])[], byteLimit: number): Stmt[] {

@@ -17,7 +17,7 @@
 //   other databases: 'A' and 'a' are different msg_ids.
 import type { DataSource } from "typeorm";
 import {
-  driveAsync, driverError, insertSql, multiRow, numberPlaceholders, offsetFetch, placeholders, SqlCache,
+  driveAsync, driverError, mergeInsert, insertSql, multiRow, numberPlaceholders, offsetFetch, placeholders, SqlCache,
   type Dialect, type Program, type Row, type SetRule, type Stmt,
 } from "../dialect.js";
 
@@ -177,6 +177,3 @@ function mergeHead(table: string, cols: readonly string[], key: readonly string[
   return `MERGE INTO ${table} WITH (HOLDLOCK) AS t USING (VALUES ${placeholders(cols.length, n)}) AS s (${cols.join(", ")}) ON ${on}`;
 }
 
-function mergeInsert(cols: readonly string[]): string {
-  return `WHEN NOT MATCHED THEN INSERT (${cols.join(", ")}) VALUES (${cols.map((c) => `s.${c}`).join(", ")})`;
-}
