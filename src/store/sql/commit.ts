@@ -23,14 +23,25 @@ export const TRANSIENT_RETRIES = 3;
  * here (and inserted-if-missing as before); the set is emptied when it grows past `max`.
  */
 export class KnownCounters {
-  private readonly ids = new Set<string>();
+  /** One set per table: a lookup builds no key string. */
+  private readonly tables = new Map<string, Set<string>>();
+  private size = 0;
   constructor(private readonly max = 500_000) {}
   has(table: string, id: string): boolean {
-    return this.ids.has(`${table}\u0000${id}`);
+    return this.tables.get(table)?.has(id) ?? false;
   }
   addAll(table: string, ids: readonly string[]): void {
-    if (this.ids.size + ids.length > this.max) this.ids.clear();
-    for (const id of ids) this.ids.add(`${table}\u0000${id}`);
+    let set = this.tables.get(table);
+    if (!set) this.tables.set(table, (set = new Set()));
+    for (const id of ids) {
+      if (set.has(id)) continue;
+      if (this.size >= this.max) {
+        for (const t of this.tables.values()) t.clear();
+        this.size = 0;
+      }
+      set.add(id);
+      this.size++;
+    }
   }
 }
 
