@@ -30,6 +30,20 @@ describe("FileUrlSigner", () => {
     expect(signer.verify(p.id, p.exp, p.sig, NOW + 601_000)).toEqual({ ok: false, reason: expect.stringMatching(/^the file URL expired at 2023-11-14T22:23:20\.000Z/) });
   });
 
+  it("gives the same URL for one file within a second and a fresh one with the next second's expiry", () => {
+    const t = 1_800_000_000_000;
+    const a = signer.url("0123456789abcdef0123456789abcdef", t);
+    expect(signer.url("0123456789abcdef0123456789abcdef", t + 999)).toBe(a);
+    const other = signer.url("fedcba9876543210fedcba9876543210", t);
+    expect(other).not.toBe(a);
+    const next = signer.url("0123456789abcdef0123456789abcdef", t + 1000);
+    expect(next).not.toBe(a);
+    for (const [u, now] of [[a, t], [other, t], [next, t + 1000]] as const) {
+      const p = parts(u);
+      expect(signer.verify(p.id, p.exp, p.sig, now)).toEqual({ ok: true });
+    }
+  });
+
   it("refuses another file id, a moved expiry, an altered or malformed signature, and missing parts, each with its reason", () => {
     const p = parts(signer.url(ID, NOW));
     const wrong = { ok: false, reason: expect.stringContaining("signature is wrong") };

@@ -38,6 +38,10 @@ export class FileUrlSigner {
   readonly ttlS: number;
   readonly base: string;
 
+  /** URLs signed for the current second's expiry. */
+  readonly #cache = new Map<string, string>();
+  #cacheExp = -1;
+
   constructor(opts: FileUrlOptions) {
     if (opts.secret !== "") {
       this.#key = Buffer.from(opts.secret, "utf8");
@@ -61,7 +65,17 @@ export class FileUrlSigner {
   /** A URL for the file valid for ttlS seconds from `nowMs`. */
   url(fileId: string, nowMs = Date.now()): string {
     const exp = Math.floor(nowMs / 1000) + this.ttlS;
-    return `${this.base}${FILE_URL_PATH}${fileId}?exp=${exp}&sig=${this.sign(fileId, exp).toString("base64url")}`;
+    // A file message to a session goes to every member's devices in the same second: one HMAC.
+    if (exp !== this.#cacheExp) {
+      this.#cache.clear();
+      this.#cacheExp = exp;
+    }
+    let url = this.#cache.get(fileId);
+    if (url === undefined) {
+      url = `${this.base}${FILE_URL_PATH}${fileId}?exp=${exp}&sig=${this.sign(fileId, exp).toString("base64url")}`;
+      if (this.#cache.size < 1000) this.#cache.set(fileId, url);
+    }
+    return url;
   }
 
   /** Checks a URL's parts; the reason is readable and never echoes the signature. */
