@@ -109,8 +109,9 @@ describe.each(DB_KINDS)(onServer("delivery guarantees on %s"), (kind) => {
     socketOf(bob).pause(); // reads nothing from now on: everything tlim sends waits in the server
     const ids = await sendMany(alice, a, b, 1200, "slow");
     await sleep(300);
+    const back = tlim.nextOnline(20_000);
     await server.restart();
-    await tlim.online(20_000);
+    await back;
     await bob.stop();
     const again = await connect(b, "slow");
     const wanted = new Set(ids);
@@ -129,8 +130,9 @@ describe.each(DB_KINDS)(onServer("delivery guarantees on %s"), (kind) => {
     const ids = await sendMany(alice, a, b, 100, "acked");
     await bob.waitForCount((el) => ids.includes(envelopeOf(el)?.msg_id), 100, 15_000);
     await sleep(1500); // the receipts reach tlim, the cursor book flushes
+    const back = tlim.nextOnline(20_000);
     await server.restart();
-    await tlim.online(20_000);
+    await back;
     await bob.stop();
     const again = await connect(b, "acker");
     const alice2 = await connect(a, "a2");

@@ -289,8 +289,9 @@ describe.each(DB_KINDS)(onServer("messaging through the XMPP server on %s"), (ki
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ xmpp: "online", database: "up" });
 
+    const back = tlim.nextOnline(15000);
     await prosody.restart();
-    await tlim.online(15000);
+    await back;
     res = await fetch(`${tlim.httpUrl}/healthz`);
     expect(res.status).toBe(200);
 

@@ -31,6 +31,11 @@ export interface TestTlim extends Tlim {
   api(name: string, params?: Record<string, string>, init?: { method?: "GET" | "POST"; secret?: string | null }): Promise<any>;
   /** Resolves once the component link is online. */
   online(timeoutMs?: number): Promise<void>;
+  /**
+   * Resolves when the link next comes online. Ask before restarting the server: right after a
+   * restart the link may not have noticed the old stream's end yet and still says online.
+   */
+  nextOnline(timeoutMs?: number): Promise<void>;
 }
 
 export async function startTestTlim(prosody: ProsodyHandle, dbUrl: string, overrides: Partial<Record<keyof Config, unknown>> = {}): Promise<TestTlim> {
@@ -72,6 +77,14 @@ export async function startTestTlim(prosody: ProsodyHandle, dbUrl: string, overr
       await new Promise((r) => setTimeout(r, 20));
     }
   };
+  const nextOnline = (timeoutMs = 20000) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`component link not back online within ${timeoutMs} ms (status ${tlim.xmpp.link.status})`)), timeoutMs);
+      tlim.xmpp.link.onOnline(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   await online();
-  return { ...tlim, config, api, online, jimPort: tlim.jim?.port ?? 0 };
+  return { ...tlim, config, api, online, nextOnline, jimPort: tlim.jim?.port ?? 0 };
 }
